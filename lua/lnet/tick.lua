@@ -1,0 +1,45 @@
+-- lnet.tick: Node's process.nextTick queue.  Callbacks queued here run after
+-- the current callback from C returns and before anything else pending: the
+-- C trampoline (src/core.c, lnet__call) drains the queue after every call
+-- into Lua, and lnet.run drains it before entering the loop.
+local core = require("lnet.core")
+
+local tick = {}
+
+-- A ring of parallel arrays: no table per queued callback unless it has
+-- arguments.
+local fns, args = {}, {}
+local head, tail = 1, 0
+
+local unpack = table.unpack
+
+local function drain()
+  while head <= tail do
+    local i = head
+    local fn, a = fns[i], args[i]
+    fns[i], args[i] = nil, nil
+    head = i + 1
+    if a then fn(unpack(a, 1, a.n)) else fn() end
+  end
+  head, tail = 1, 0
+end
+
+core.set_tick(drain)
+
+--- Queues fn(...) to run before any other pending callback.
+function tick.nextTick(fn, ...)
+  if type(fn) ~= "function" then
+    local errors = require("lnet.errors")
+    error(errors.ERR_INVALID_ARG_TYPE("callback", "function", fn), 2)
+  end
+  if head > tail then
+    core.tick_request()
+  end
+  tail = tail + 1
+  fns[tail] = fn
+  if select("#", ...) > 0 then
+    args[tail] = table.pack(...)
+  end
+end
+
+return tick

@@ -1,0 +1,79 @@
+/*
+** signal.c: uv_signal_t for process.on("SIGINT"), anchored while watching.
+*/
+#include <signal.h>
+
+#include "lnet-int.h"
+
+#define SIGNAL "lnet.signal"
+
+
+/* core.signal_new(owner) -> signal handle; owner:onsignal(signum). */
+static int signal_new(lua_State *L) {
+  lnet_handle *h = lnet__handle_new(L, SIGNAL, 1);
+  int r = uv_signal_init(h->ctx->loop, &h->u.signal);
+  if (r != 0)
+    return luaL_error(L, "lnet: signal: %s", uv_strerror(r));
+  h->state = LNET_OPEN;
+  return 1;
+}
+
+
+static int signal_p(lua_State *L) {
+  lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
+  if (lnet__push_method(L, h, "onsignal")) {
+    lua_pushinteger(L, h->u.signal.signum);
+    lua_call(L, 2, 0);
+  }
+  return 0;
+}
+
+
+static void signal_cb(uv_signal_t *s, int signum) {
+  lnet_handle *h = (lnet_handle *)s->data;
+  (void)signum;
+  lnet__call(h->ctx, signal_p, h);
+}
+
+
+/* s:start(signum) -> 0 / errno */
+static int signal_start(lua_State *L) {
+  lnet_handle *h = lnet__check_open(L, 1);
+  int r = uv_signal_start(&h->u.signal, signal_cb,
+                          (int)luaL_checkinteger(L, 2));
+  if (r == 0)
+    lnet__anchor(L, h, 1);
+  return lnet__pusherr(L, r);
+}
+
+
+static int signal_stop(lua_State *L) {
+  lnet_handle *h = lnet__check_handle(L, 1, SIGNAL);
+  if (h->state == LNET_OPEN) {
+    uv_signal_stop(&h->u.signal);
+    lnet__unanchor(L, h);
+  }
+  return 0;
+}
+
+
+static const luaL_Reg signal_meth[] = {
+  {"start", signal_start},
+  {"stop", signal_stop},
+  {NULL, NULL}
+};
+
+
+void lnet__signal_open(lua_State *L) {
+  lnet__newclass(L, SIGNAL, signal_meth, NULL);
+  lua_pushcfunction(L, signal_new);
+  lua_setfield(L, -2, "signal_new");
+  lua_newtable(L);
+  lua_pushinteger(L, SIGINT);
+  lua_setfield(L, -2, "SIGINT");
+  lua_pushinteger(L, SIGTERM);
+  lua_setfield(L, -2, "SIGTERM");
+  lua_pushinteger(L, SIGHUP);
+  lua_setfield(L, -2, "SIGHUP");
+  lua_setfield(L, -2, "signals");
+}
