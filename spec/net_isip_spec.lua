@@ -180,6 +180,18 @@ describe("net.isIP family", function()
     assert.are.equal(0, ip.isIP())
   end)
 
+  it("does not convert tables with __tostring, unlike node's String()",
+    function()
+      -- node: net.isIP({toString() { return '::1' }}) === 6; lnet keeps
+      -- "non-string -> 0" (lnet-api.md §5.1).
+      local v6 = setmetatable({}, {__tostring = function() return "::1" end})
+      local v4 = setmetatable({}, {__tostring = function() return "1.2.3.4" end})
+      assert.are.equal(0, ip.isIP(v6))
+      assert.are.equal(0, ip.isIP(v4))
+      assert.are.equal(false, ip.isIPv4(v4))
+      assert.are.equal(false, ip.isIPv6(v6))
+    end)
+
   it("rejects embedded NUL bytes", function()
     assert.are.equal(0, ip.isIP("1.2.3.4\0"))
     assert.are.equal(0, ip.isIP("::1\0"))
