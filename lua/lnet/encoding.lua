@@ -8,6 +8,10 @@
 --   decoder(name)      -> streaming decoder (Node's StringDecoder):
 --                         d:write(bytes) -> text, d:finish([bytes]) -> text
 --   decode(bytes, name) -> text of a whole buffer (Node's buf.toString(name))
+--   to_valid_utf8(s)   -> s with invalid UTF-8 replaced by U+FFFD
+-- encode/decoder/decode raise a plain "Unknown encoding: x" error for an
+-- unknown name; socket code checks with normalize() first and raises
+-- ERR_UNKNOWN_ENCODING itself.
 --
 -- Text on the Lua side is always UTF-8 (§1.7). Where Node works on UTF-16
 -- code units, the Lua string is first read as UTF-8 with invalid bytes
@@ -114,7 +118,7 @@ local function fix(s, i, j)
   return concat(parts, "", 1, n)
 end
 
-M.to_valid_utf8 = function(s) return fix(s, 1, #s) end
+function M.to_valid_utf8(s) return fix(s, 1, #s) end
 
 ---------------------------------------------------------------------------
 -- encode: text -> bytes (Buffer.from(str, enc))
@@ -306,34 +310,28 @@ end
 local Utf16 = setmetatable({}, {__index = Decoder})
 Utf16.__index = Utf16
 
-local high -- pending high surrogate while unit() runs under gsub
-local function unit(u)
+-- Each unit becomes its UTF-8 form; surrogates too (ED A0..BF xx, which
+-- valid UTF-8 never contains), then a second pass joins pairs and turns
+-- the unpaired ones into U+FFFD. ASCII units are table hits inside gsub.
+local UNIT = setmetatable({}, {__index = function(_, u)
   local lo, hi = byte(u, 1, 2)
-  local v = hi << 8 | lo
-  local prefix = ""
-  if high then
-    if v >= 0xDC00 and v <= 0xDFFF then
-      local cp = 0x10000 + ((high - 0xD800) << 10) + (v - 0xDC00)
-      high = nil
-      return uchar(cp)
-    end
-    high = nil
-    prefix = REPLACEMENT
-  end
-  if v >= 0xD800 and v <= 0xDBFF then
-    high = v
-    return prefix
-  end
-  if v >= 0xDC00 and v <= 0xDFFF then return prefix .. REPLACEMENT end
-  return prefix .. uchar(v)
+  return uchar(hi << 8 | lo)
+end})
+for cp = 0, 0x7F do rawset(UNIT, char(cp, 0), char(cp)) end
+
+local function join_pair(p)
+  local a, b, c, d, e, f = byte(p, 1, 6)
+  local high = (a & 0x0F) << 12 | (b & 0x3F) << 6 | (c & 0x3F)
+  local low = (d & 0x0F) << 12 | (e & 0x3F) << 6 | (f & 0x3F)
+  return uchar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 end
 
 local function utf16_text(s)
-  high = nil
-  local text = gsub(s, "..", unit)
-  if high then
-    high = nil
-    text = text .. REPLACEMENT
+  local text = gsub(s, "..", UNIT)
+  if find(text, "\xED[\xA0-\xBF]") then
+    text = gsub(text, "\xED[\xA0-\xAF][\x80-\xBF]\xED[\xB0-\xBF][\x80-\xBF]",
+      join_pair)
+    text = gsub(text, "\xED[\xA0-\xBF][\x80-\xBF]", REPLACEMENT)
   end
   return text
 end
