@@ -1,0 +1,1657 @@
+-- net: Node's net module (lnet-api.md §5) -- Server, Socket, createServer,
+-- connect -- layered on the stream handles of lnet.core the way Node's
+-- lib/net.js layers on tcp_wrap and pipe_wrap.
+--
+-- The C core calls methods of a handle's owner by name (onread, onwrite,
+-- onconnect, onshutdown, onconnection, ontimeout, onclose; docs/internals.md)
+-- and anchors the handle, so an open Server or Socket lives with no Lua
+-- reference (§7).  Everything Node-shaped lives here: events and their
+-- order, half-open, writes queued before connect, name resolution.
+--
+-- Speed and size, since every connection pays for them:
+-- - a socket is one table whose metatable holds the defaults (destroyed =
+--   false, bytesRead = 0, ...); a field exists in the socket only once it
+--   differs from the default, and state tables (write queue, pending
+--   writes, decoder) are made only when needed;
+-- - computed fields (remoteAddress, readyState, bufferSize, ...) are read
+--   live through an __index function, after the method table;
+-- - data in: C onread -> Socket:onread -> emit('data', chunk);
+--   data out: Socket:write -> one h:write; state (callback queue) is kept
+--   only for a write libuv could not finish at once or that has a callback.
+
+local core = require("lnet.core")
+local events = require("events")
+local errors = require("lnet.errors")
+local ip = require("lnet.ip")
+local tick = require("lnet.tick")
+
+local EventEmitter = events.EventEmitter
+local emit = EventEmitter.emit
+local nextTick = tick.nextTick
+local isIP = ip.isIP
+local type, select, setmetatable, getmetatable, tonumber, tostring, error,
+  ipairs = type, select, setmetatable, getmetatable, tonumber, tostring,
+  error, ipairs
+local floor, huge = math.floor, math.huge
+
+local EOF = core.errno.EOF
+local ENOTCONN = core.errno.ENOTCONN
+local ECANCELED = core.errno.ECANCELED
+local EINVAL = core.errno.EINVAL
+
+local DEFAULT_HWM = 16384
+
+-- Loaded on first use: most sockets never decode and never race families.
+local encoding, timers
+local function enc_module()
+  encoding = encoding or require("lnet.encoding")
+  return encoding
+end
+local function timers_module()
+  timers = timers or require("timers")
+  return timers
+end
+
+local net = {}
+
+local auto_select_family = true
+local auto_select_timeout = 250
+
+local function emit_error(self, err)
+  emit(self, "error", err)
+end
+
+-- Node's isPipeName: a string that does not read as a number >= 0.  "" and
+-- blanks read as 0 in JavaScript, so they are (bad) ports, not paths.
+local function is_pipe_name(s)
+  if type(s) ~= "string" or s:find("^%s*$") then return false end
+  local n = tonumber(s)
+  return not (n and n >= 0)
+end
+
+-- Node's toNumber for backlog arguments: a number >= 0, else nil.
+local function to_backlog(x)
+  local n = tonumber(x)
+  if n and n >= 0 and n == n then return floor(n) end
+  return nil
+end
+
+local function check_function(fn, name)
+  if type(fn) ~= "function" then
+    error(errors.ERR_INVALID_ARG_TYPE(name, "function", fn), 3)
+  end
+end
+
+local function check_boolean(v, name)
+  if v ~= nil and type(v) ~= "boolean" then
+    error(errors.ERR_INVALID_ARG_TYPE(name, "boolean", v), 4)
+  end
+end
+
+-- Canonical encoding name, raising ERR_UNKNOWN_ENCODING (level: caller's).
+local function check_encoding(name, level)
+  local canon = enc_module().normalize(name)
+  if not canon then
+    error(errors.ERR_UNKNOWN_ENCODING(name), level + 1)
+  end
+  return canon
+end
+
+-- Node's AggregateError for an autoSelectFamily connect whose every
+-- attempt failed: code of the first error, empty message, all errors.
+local function aggregate(list)
+  if errors.aggregate then return errors.aggregate(list) end
+  return setmetatable({ name = "AggregateError", code = list[1].code,
+    message = "", errors = list }, errors.Error)
+end
+
+
+---------------------------------------------------------------------------
+-- Socket
+---------------------------------------------------------------------------
+
+local Socket = setmetatable({}, { __index = EventEmitter })
+
+-- Defaults, read through the metatable until a socket sets its own.
+Socket.connecting = false
+Socket.destroyed = false
+Socket.bytesRead = 0
+Socket.bytesWritten = 0
+Socket.allowHalfOpen = false
+Socket.writableHighWaterMark = DEFAULT_HWM
+Socket.readableHighWaterMark = DEFAULT_HWM
+
+local EMPTY = setmetatable({}, { __newindex = function()
+  error("net: internal constant", 2)
+end })
+
+-- Remote address, cached once read while connected (Node keeps it after
+-- destroy); Unix sockets have none, as in Node.
+local function peername(s)
+  local p = s._peer
+  if p then return p end
+  local h = s._handle
+  if not h or s.connecting or s._pipe then return EMPTY end
+  local a, port, fam = h:getpeername()
+  if not a then return EMPTY end
+  p = { address = a, port = port, family = fam }
+  s._peer = p
+  return p
+end
+
+local function sockname(s)
+  local h = s._handle
+  if not h or s._pipe then return EMPTY end
+  local a, port, fam = h:getsockname()
+  if not a then return EMPTY end
+  return { address = a, port = port, family = fam }
+end
+
+local function writable_length(s)
+  local n = s._pqBytes or 0
+  local h = s._handle
+  if h then n = n + h:write_queue_size() end
+  return n
+end
+
+local function is_readable(s)
+  return not s.destroyed and not s._endEmitted and s._readable ~= false
+end
+
+local function is_writable(s)
+  return not s.destroyed and not s._wdone and s._writable ~= false
+end
+
+-- Computed fields (§5.3): read live on every access.
+local getters = {
+  pending = function(s) return s._handle == nil or s.connecting end,
+  readable = is_readable,
+  writable = is_writable,
+  readyState = function(s)
+    if s.connecting then return "opening" end
+    local r, w = is_readable(s), is_writable(s)
+    if r and w then return "open"
+    elseif r then return "readOnly"
+    elseif w then return "writeOnly" end
+    return "closed"
+  end,
+  bufferSize = function(s)
+    if s._handle then return writable_length(s) end
+  end,
+  writableLength = writable_length,
+  writableEnded = function(s) return s._wdone == true end,
+  writableFinished = function(s) return s._finished == true end,
+  readableEnded = function(s) return s._endEmitted == true end,
+  readableFlowing = function(s) return s._flowing end,
+  remoteAddress = function(s) return peername(s).address end,
+  remotePort = function(s) return peername(s).port end,
+  remoteFamily = function(s) return peername(s).family end,
+  localAddress = function(s) return sockname(s).address end,
+  localPort = function(s) return sockname(s).port end,
+  localFamily = function(s) return sockname(s).family end,
+}
+
+-- Methods and defaults first (the common case), then computed fields.
+local SocketMT = {
+  __name = "net.Socket",
+  __index = function(s, k)
+    local v = Socket[k]
+    if v ~= nil then return v end
+    local g = getters[k]
+    if g then return g(s) end
+    return nil
+  end,
+}
+
+local function new_socket(fields)
+  local s = setmetatable(fields, SocketMT)
+  return s
+end
+
+-- A fresh handle for a socket about to connect, with what was asked of
+-- the socket before the handle existed (unref, timeout).
+local function new_handle(self, pipe)
+  local h, err
+  if pipe then
+    h = core.pipe_new(self)
+    self._pipe = true
+  else
+    h, err = core.tcp_new(self)
+    if not h then error(errors.uv(err, "socket"), 4) end
+    self._pipe = nil
+  end
+  if self._unref then h:unref() end
+  local t = self.timeout
+  if t and t > 0 then h:set_timeout(t) end
+  self._handle = h
+  return h
+end
+
+local function adopt_fd(self, fd)
+  if type(fd) ~= "number" or fd < 0 or fd ~= floor(fd) then
+    error(errors.ERR_INVALID_ARG_TYPE("options.fd", "number", fd), 4)
+  end
+  local kind = core.guess_handle(fd)
+  local h
+  if kind == "tcp" then
+    h = new_handle(self, false)
+  elseif kind == "pipe" then
+    h = new_handle(self, true)
+  else
+    local e = errors.new and errors.new("TypeError", "ERR_INVALID_FD_TYPE",
+      "Unsupported fd type: " .. kind:upper())
+    error(e or ("Unsupported fd type: " .. kind:upper()), 4)
+  end
+  local r = h:open(fd)
+  if r ~= 0 then
+    self._handle = nil
+    h:set_owner(nil)
+    h:close()
+    error(errors.uv(r, "open"), 4)
+  end
+end
+
+--- net.Socket.new([options]): options fd, allowHalfOpen, readable,
+--- writable, highWaterMark, noDelay, keepAlive, keepAliveInitialDelay.
+function Socket.new(options)
+  local self = new_socket({})
+  if type(options) == "number" then options = { fd = options } end
+  if options == nil then return self end
+  if type(options) ~= "table" then
+    error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 2)
+  end
+  if options.allowHalfOpen then self.allowHalfOpen = true end
+  local hwm = options.highWaterMark
+  if hwm ~= nil then
+    errors.check_integer(hwm, "options.highWaterMark", 0)
+    self.writableHighWaterMark = hwm
+    self.readableHighWaterMark = hwm
+  end
+  if options.readable == false then self._readable = false end
+  if options.writable == false then self._writable = false end
+  if options.noDelay then self._noDelay = true end
+  if options.keepAlive then
+    self._keepAlive = true
+    self._keepAliveDelay = floor((options.keepAliveInitialDelay or 0) / 1000)
+  end
+  if options.fd ~= nil then
+    adopt_fd(self, options.fd)
+    -- An fd is connected already: writes go straight to it.
+    if self._writable ~= false then self._wh = self._handle end
+  end
+  return self
+end
+
+setmetatable(Socket, {
+  __index = EventEmitter,
+  __call = function(_, ...) return Socket.new(...) end,
+})
+
+---------------------------------------------------------------------------
+-- Reading
+
+-- The stream flows (Node's readableFlowing): nil until a 'data' listener,
+-- resume() or pipe() asks for data, false once paused.  Bytes are read from
+-- the kernel only while flowing, so pause() is real backpressure.
+
+local function read_start(self)
+  local h = self._handle
+  if h and not self.connecting and not self._eof and self._readable ~= false
+  then
+    local r = h:read_start()
+    if r ~= 0 then self:destroy(errors.uv(r, "read")) end
+  end
+end
+
+local function auto_end(self)
+  if not self._wdone and not self.destroyed then self:done() end
+end
+
+local function emit_end(self)
+  if self.destroyed then return end
+  local d = self._decoder
+  if d then
+    local rest = d:finish()
+    if rest ~= "" then emit(self, "data", rest) end
+  end
+  self._endEmitted = true
+  emit(self, "end")
+  if self.destroyed then return end
+  if not self.allowHalfOpen and self._writable ~= false
+     and not self._wdone then
+    -- Our side follows once writes queued until now are flushed.
+    nextTick(auto_end, self)
+  elseif self._finished or self._writable == false then
+    self:destroy()
+  end
+end
+
+local function read_done(self, err)
+  if self.destroyed then return end
+  if err ~= EOF then
+    return self:destroy(errors.uv(err, "read"))
+  end
+  self._eof = true
+  nextTick(emit_end, self)
+end
+
+-- Called by C for every chunk read: the hot path.  nil, errno at the end.
+function Socket:onread(chunk, err)
+  if chunk then
+    self.bytesRead = self.bytesRead + #chunk
+    return emit(self, "data", chunk)
+  end
+  return read_done(self, err)
+end
+
+-- onread of a socket after setEncoding (set on the socket itself).
+local function onread_decoding(self, chunk, err)
+  if chunk then
+    self.bytesRead = self.bytesRead + #chunk
+    local text = self._decoder:write(chunk)
+    if text ~= "" then emit(self, "data", text) end
+    return
+  end
+  return read_done(self, err)
+end
+
+function Socket:resume()
+  self._flowing = true
+  read_start(self)
+  return self
+end
+
+function Socket:pause()
+  self._flowing = false
+  local h = self._handle
+  if h and not self.connecting then h:read_stop() end
+  return self
+end
+
+function Socket:isPaused()
+  return self._flowing == false
+end
+
+-- A 'data' listener starts the flow unless the socket was paused, as a
+-- Node Readable does.
+local function on_data_listener(self, name)
+  if name == "data" and self._flowing == nil then self:resume() end
+end
+
+function Socket:on(name, fn)
+  EventEmitter.on(self, name, fn)
+  on_data_listener(self, name)
+  return self
+end
+Socket.addListener = Socket.on
+
+function Socket:once(name, fn)
+  EventEmitter.once(self, name, fn)
+  on_data_listener(self, name)
+  return self
+end
+
+function Socket:setEncoding(name)
+  local canon = check_encoding(name, 2)
+  self._decoder = enc_module().decoder(canon)
+  self.onread = onread_decoding
+  return self
+end
+
+---------------------------------------------------------------------------
+-- Writing
+
+-- Writes in libuv's hands (queued > 0) complete in order, each with one
+-- onwrite.  _wq is their callback queue, made on the first such write and
+-- then kept: pairs (cb or false, waiting) from index wq.h to wq.t - 1.  A
+-- write the kernel took at once while older ones are still waiting is put
+-- in the queue as already done (waiting false), so that callbacks keep
+-- the order of the writes.
+local function wq_push(self, cb, waiting)
+  local wq = self._wq
+  if not wq then
+    wq = { h = 1, t = 1 }
+    self._wq = wq
+  end
+  local t = wq.t
+  wq[t], wq[t + 1], wq.t = cb, waiting, t + 2
+end
+
+local function fail_write(self, err, cb)
+  if cb then nextTick(cb, err) end
+  self:destroy(err)
+  return false
+end
+
+-- What follows h:write(data) -> st, q when the kernel did not simply take
+-- everything: an error, a callback to run, or bytes left with libuv.
+local function dispatched(self, h, st, q, cb)
+  if st ~= 0 then return fail_write(self, errors.uv(st, "write"), cb) end
+  if q == 0 then
+    if cb then
+      local wq = self._wq
+      if wq and wq.h < wq.t then wq_push(self, cb, false)
+      else nextTick(cb) end
+    end
+    return true
+  end
+  wq_push(self, cb or false, true)
+  if h:write_queue_size() >= self.writableHighWaterMark then
+    self._needDrain = true
+    return false
+  end
+  return true
+end
+
+function Socket:onwrite(status)
+  local wq = self._wq
+  local i = wq.h
+  local cb = wq[i]
+  wq[i], wq[i + 1] = nil, nil
+  i = i + 2
+  wq.h = i
+  if status < 0 and not self.destroyed then
+    local err = errors.uv(status, "write")
+    if cb then cb(err) end
+    return self:destroy(err)
+  end
+  -- Node calls 'drain' before the callbacks of the writes that emptied the
+  -- queue; a callback after destroy gets no error (the write was handed over).
+  if self._needDrain and i == wq.t and not self.destroyed
+     and not self._wdone then
+    self._needDrain = nil
+    emit(self, "drain")
+  end
+  if cb then cb() end
+  -- Writes done at once behind this one.
+  while i < wq.t and not wq[i + 1] do
+    local c = wq[i]
+    wq[i], wq[i + 1] = nil, nil
+    i = i + 2
+    wq.h = i
+    if c then c() end
+  end
+  if wq.h == wq.t then wq.h, wq.t = 1, 1 end
+end
+
+-- Writes before the socket is connected: kept in _pq (data, cb) pairs.
+local function queue_pending(self, data, n, cb)
+  local pq = self._pq
+  if not pq then
+    pq = {}
+    self._pq = pq
+  end
+  pq[#pq + 1] = data
+  pq[#pq + 1] = cb or false
+  local total = (self._pqBytes or 0) + n
+  self._pqBytes = total
+  if total >= self.writableHighWaterMark then
+    self._needDrain = true
+    return false
+  end
+  return true
+end
+
+local write_slow
+
+--- socket:write(data[, encoding][, cb]) -> boolean (§5.3).
+function Socket:write(data, enc, cb)
+  local h = self._wh  -- the handle while writes can go straight to it
+  if h and enc == nil and cb == nil and type(data) == "string" then
+    self.bytesWritten = self.bytesWritten + #data
+    local st, q = h:write(data)
+    if st == 0 and q == 0 then return true end
+    return dispatched(self, h, st, q, nil)
+  end
+  return write_slow(self, data, enc, cb)
+end
+
+local function encode_data(data, enc)
+  local E = enc_module()
+  if type(data) == "string" then return E.encode(data, enc) end
+  local out = {}
+  for i = 1, #data do out[i] = E.encode(data[i], enc) end
+  return out
+end
+
+function write_slow(self, data, enc, cb)
+  if type(enc) == "function" then enc, cb = nil, enc end
+  if cb ~= nil then check_function(cb, "cb") end
+  local n
+  if type(data) == "string" then
+    n = #data
+  elseif type(data) == "table" then
+    n = 0
+    for i = 1, #data do
+      local part = data[i]
+      if type(part) ~= "string" then
+        error(errors.ERR_INVALID_ARG_TYPE("chunk",
+          { "string", "sequence of strings" }, part), 3)
+      end
+      n = n + #part
+    end
+  else
+    error(errors.ERR_INVALID_ARG_TYPE("chunk",
+      { "string", "sequence of strings" }, data), 3)
+  end
+  if self._wdone then
+    -- After the peer ended (allowHalfOpen false) Node answers EPIPE.
+    if self._endEmitted and not self.allowHalfOpen then
+      return fail_write(self, errors.epipe_ended(), cb)
+    end
+    return fail_write(self, errors.ERR_STREAM_WRITE_AFTER_END(), cb)
+  end
+  if self.destroyed then
+    if cb then nextTick(cb, errors.ERR_STREAM_DESTROYED("write")) end
+    return false
+  end
+  if enc ~= nil then
+    local canon = check_encoding(enc, 3)
+    if canon ~= "utf8" then
+      data = encode_data(data, canon)
+      n = 0
+      if type(data) == "string" then n = #data
+      else for i = 1, #data do n = n + #data[i] end end
+    end
+  end
+  self.bytesWritten = self.bytesWritten + n
+  local h = self._wh
+  if not h then return queue_pending(self, data, n, cb) end
+  local st, q = h:write(data)
+  if st == 0 and q == 0 and cb == nil then return true end
+  return dispatched(self, h, st, q, cb)
+end
+
+-- The half-close: libuv sends the FIN once queued writes are done.
+local function shutdown(self, h)
+  local r = h:shutdown()
+  if r ~= 0 then
+    if r == ENOTCONN then
+      nextTick(Socket.onshutdown, self, 0)
+    else
+      self:destroy(errors.uv(r, "shutdown"))
+    end
+  end
+end
+
+-- Flushes writes made before the connection existed, in order.
+local function flush_pending(self, h)
+  local pq = self._pq
+  if not pq then return end
+  self._pq, self._pqBytes = nil, nil
+  for i = 1, #pq, 2 do
+    local st, q = h:write(pq[i])
+    local cb = pq[i + 1] or nil
+    if st ~= 0 or q ~= 0 or cb then dispatched(self, h, st, q, cb) end
+    if self.destroyed then return end
+  end
+  if self._needDrain and h:write_queue_size() < self.writableHighWaterMark
+     and not self._wdone then
+    self._needDrain = nil
+    nextTick(function()
+      if not self.destroyed then emit(self, "drain") end
+    end)
+  end
+end
+
+local function call_finish_callbacks(self, err)
+  local list = self._onfinish
+  if not list then return end
+  self._onfinish = nil
+  for i = 1, #list do nextTick(list[i], err) end
+end
+
+function Socket:onshutdown()
+  if self.destroyed or self._finished then return end
+  self._finished = true
+  emit(self, "finish")
+  call_finish_callbacks(self)
+  if self.destroyed then return end
+  if self._endEmitted or self._readable == false then self:destroy() end
+end
+
+--- socket:done([data][, encoding][, cb]) -- Node's end (§5.3).
+function Socket:done(data, enc, cb)
+  if type(data) == "function" then
+    data, enc, cb = nil, nil, data
+  elseif type(enc) == "function" then
+    enc, cb = nil, enc
+  end
+  if cb ~= nil then check_function(cb, "cb") end
+  if data ~= nil then self:write(data, enc) end
+  if self._wdone or self.destroyed then
+    if cb then
+      if self._finished then
+        nextTick(cb, errors.ERR_STREAM_ALREADY_FINISHED
+          and errors.ERR_STREAM_ALREADY_FINISHED("end") or nil)
+      elseif self.destroyed then
+        nextTick(cb, errors.ERR_STREAM_DESTROYED("end"))
+      else
+        local list = self._onfinish or {}
+        list[#list + 1] = cb
+        self._onfinish = list
+      end
+    end
+    return self
+  end
+  if cb then self._onfinish = { cb } end
+  self._wdone = true
+  self._wh = nil
+  local h = self._handle
+  if h and not self.connecting then shutdown(self, h) end
+  -- Else the FIN follows the connection (connected()).
+  return self
+end
+Socket["end"] = Socket.done
+
+function Socket:destroySoon()
+  if is_writable(self) then self:done() end
+  if self._finished then
+    self:destroy()
+  else
+    self:once("finish", function() self:destroy() end)
+  end
+  return self
+end
+
+---------------------------------------------------------------------------
+-- Closing
+
+local function emit_close(self, had_error)
+  emit(self, "close", had_error)
+end
+
+-- Callbacks of writes never handed to the kernel, and of done(), get the
+-- error (as Node's errorBuffer) on destroy.
+local function fail_pending(self, err)
+  local pq = self._pq
+  if pq then
+    self._pq, self._pqBytes = nil, nil
+    local e = errors.ERR_STREAM_DESTROYED("write")
+    for i = 2, #pq, 2 do
+      if pq[i] then nextTick(pq[i], e) end
+    end
+  end
+  if self._onfinish then
+    call_finish_callbacks(self, err or errors.ERR_STREAM_DESTROYED("end"))
+  end
+end
+
+--- socket:destroy([err]): close now; 'error'(err) if given, then
+--- 'close'(hadError).
+function Socket:destroy(err)
+  if self.destroyed then return self end
+  self.destroyed = true
+  self.connecting = false
+  self._wh = nil
+  local a = self._attempt
+  if a then
+    self._attempt = nil
+    if a.timer then timers_module().clearTimeout(a.timer) end
+  end
+  fail_pending(self, err)
+  if err ~= nil then nextTick(emit_error, self, err) end
+  local h = self._handle
+  if h then
+    self._handle = nil
+    if err ~= nil then self._hadError = true end
+    if self._reset then h:close_reset() else h:close() end
+    -- onclose emits 'close', from libuv's close callback.
+  else
+    nextTick(emit_close, self, err ~= nil)
+  end
+  local srv = self.server
+  if srv then
+    srv._connections = srv._connections - 1
+    srv:_emitCloseIfDrained()
+  end
+  return self
+end
+
+function Socket:onclose()
+  emit(self, "close", self._hadError == true)
+end
+
+--- socket:resetAndDestroy(): close with a TCP RST.
+function Socket:resetAndDestroy()
+  local h = self._handle
+  if h then
+    if self._pipe then
+      error(errors.new("Error", "ERR_INVALID_HANDLE_TYPE",
+        "This handle type cannot be sent"), 2)
+    end
+    if self.connecting then
+      self:once("connect", function()
+        self._reset = true
+        self:destroy()
+      end)
+    else
+      self._reset = true
+      self:destroy()
+    end
+  else
+    self:destroy(errors.ERR_SOCKET_CLOSED())
+  end
+  return self
+end
+
+---------------------------------------------------------------------------
+-- Connecting
+
+-- The connection is up: apply what was asked before it existed, flush the
+-- queued writes (and the FIN), then 'connect', 'ready' and reading.
+local function connected(self)
+  local h = self._handle
+  self.connecting = false
+  self._conn = nil
+  if not self._pipe then
+    if self._noDelay then h:nodelay(true) end
+    if self._keepAlive then h:keepalive(true, self._keepAliveDelay or 0) end
+  end
+  if not self._wdone and self._writable ~= false then self._wh = h end
+  flush_pending(self, h)
+  if self.destroyed then return end
+  if self._wdone then shutdown(self, h) end
+  emit(self, "connect")
+  if self.destroyed then return end
+  emit(self, "ready")
+  if self._flowing then read_start(self) end
+end
+
+-- Binds the local side of a connect; false after destroying on error.
+local function bind_local(self, h, fam, address, port)
+  address = address or (fam == 6 and "::" or "0.0.0.0")
+  local r = h:bind(address, port or 0)
+  if r == 0 and port and port > 0 then
+    -- libuv reports EADDRINUSE only at connect; Node checks here.
+    local _, got = h:getsockname()
+    if got and got ~= port then r = core.errno.EADDRINUSE end
+  end
+  if r ~= 0 then return r, address end
+  return 0, address
+end
+
+local function internal_connect(self, address, port, fam, laddr, lport)
+  local h = self._handle
+  if fam == nil then  -- a Unix socket path
+    self._conn = { address = address }
+    h:connect(address)
+    return
+  end
+  if laddr or (lport and lport ~= 0) then
+    local r
+    r, laddr = bind_local(self, h, fam, laddr, lport)
+    if r ~= 0 then
+      return self:destroy(errors.uv(r, "bind", laddr, lport))
+    end
+  end
+  emit(self, "connectionAttempt", address, port, fam)
+  self._conn = { address = address, port = port, family = fam,
+    localAddress = laddr, localPort = lport }
+  local r = h:connect(address, port)
+  if r ~= 0 then
+    return self:destroy(errors.uv(r, "connect", address, port))
+  end
+end
+
+local function connect_error(self, err)
+  self:destroy(err)
+end
+
+-- autoSelectFamily (Node 20's internalConnectMultiple): try each address
+-- in turn, each for ctx.timeout ms, on a fresh handle.
+local attempt_next
+
+local function attempt_timeout(self, ctx)
+  if self._attempt ~= ctx or self.destroyed then return end
+  ctx.timer = nil
+  local a = ctx.addresses[ctx.current - 1]
+  emit(self, "connectionAttemptTimeout", a.address, ctx.port, a.family)
+  if self._attempt == ctx and self.connecting then attempt_next(self, ctx) end
+end
+
+function attempt_next(self, ctx, canceled)
+  if ctx.timer then
+    timers_module().clearTimeout(ctx.timer)
+    ctx.timer = nil
+  end
+  if canceled or ctx.current > #ctx.addresses then
+    self._attempt = nil
+    if #ctx.errors == 0 then
+      return self:destroy(errors.ERR_SOCKET_CONNECTION_TIMEOUT())
+    end
+    return self:destroy(aggregate(ctx.errors))
+  end
+  local i = ctx.current
+  ctx.current = i + 1
+  local h = self._handle
+  if i > 1 then  -- the previous attempt's handle is dropped, quietly
+    h:set_owner(nil)
+    h:close()
+    h = new_handle(self, false)
+  end
+  local a = ctx.addresses[i]
+  local address, port, fam = a.address, ctx.port, a.family
+  local laddr
+  if ctx.localPort and ctx.localPort ~= 0 then
+    local r
+    r, laddr = bind_local(self, h, fam, nil, ctx.localPort)
+    if r ~= 0 then
+      ctx.errors[#ctx.errors + 1] =
+        errors.uv(r, "bind", laddr, ctx.localPort)
+      return attempt_next(self, ctx)
+    end
+  end
+  emit(self, "connectionAttempt", address, port, fam)
+  if self._attempt ~= ctx then return end
+  local tried = self.autoSelectFamilyAttemptedAddresses
+  tried[#tried + 1] = address .. ":" .. port
+  ctx.cur = a
+  local r = h:connect(address, port)
+  if r ~= 0 then
+    local err = errors.uv(r, "connect", address, port)
+    ctx.errors[#ctx.errors + 1] = err
+    emit(self, "connectionAttemptFailed", address, port, fam, err)
+    if self._attempt == ctx then return attempt_next(self, ctx) end
+    return
+  end
+  if i < #ctx.addresses then
+    ctx.timer = timers_module().setTimeout(attempt_timeout, ctx.timeout,
+      self, ctx)
+  end
+end
+
+function Socket:onconnect(status)
+  if self.destroyed then return end
+  local ctx = self._attempt
+  if ctx then
+    local a = ctx.cur
+    if status ~= 0 then
+      local err = errors.uv(status, "connect", a.address, ctx.port)
+      ctx.errors[#ctx.errors + 1] = err
+      emit(self, "connectionAttemptFailed", a.address, ctx.port, a.family,
+        err)
+      if self._attempt == ctx and self.connecting then
+        attempt_next(self, ctx, status == ECANCELED)
+      end
+      return
+    end
+    if ctx.timer then timers_module().clearTimeout(ctx.timer) end
+    self._attempt = nil
+    return connected(self)
+  end
+  if status ~= 0 then
+    local c = self._conn or EMPTY
+    local err
+    if c.localAddress and c.localPort and c.localPort ~= 0 then
+      err = errors.uv(status, "connect", c.address, c.port, c.localAddress,
+        c.localPort)
+    else
+      err = errors.uv(status, "connect", c.address, c.port)
+    end
+    if c.family then
+      emit(self, "connectionAttemptFailed", c.address, c.port, c.family, err)
+    end
+    return self:destroy(err)
+  end
+  return connected(self)
+end
+
+-- The resolver: options.lookup when given (either answer shape, §5.3),
+-- else getaddrinfo.  cb(err, list) with list {{address, family}, ...}.
+local function resolve(self, lookup, host, family, hints, all, cb)
+  if lookup then
+    local opts = { family = family, hints = hints }
+    if all then opts.all = true end
+    lookup(host, opts, function(err, a, f)
+      if err then return cb(err) end
+      if type(a) == "table" then return cb(nil, a) end
+      return cb(nil, { { address = a, family = f or isIP(a) } })
+    end)
+    return
+  end
+  local r = core.getaddrinfo(host, family, hints, function(e, list)
+    if e then return cb(errors.dns(e, host)) end
+    if #list == 0 then return cb(errors.dns(core.errno.EAI_NONAME, host)) end
+    cb(nil, list)
+  end)
+  if r ~= 0 then
+    nextTick(cb, errors.dns(r, host))
+  end
+end
+
+local function invalid_address(self, a, family, o)
+  local err
+  if type(a) ~= "string" or isIP(a) == 0 then
+    err = errors.new("TypeError", "ERR_INVALID_IP_ADDRESS",
+      "Invalid IP address: " .. tostring(a))
+  elseif family ~= 4 and family ~= 6 then
+    err = errors.new("TypeError", "ERR_INVALID_ADDRESS_FAMILY",
+      ("Invalid address family: %s %s:%s"):format(tostring(family),
+        tostring(o.host), tostring(o.port)))
+  end
+  if err then nextTick(connect_error, self, err) end
+  return err
+end
+
+local function lookup_multiple(self, o, host, port, lport, timeout, list)
+  -- Keep each valid address once, the first one's family first, then
+  -- interleave the families.
+  local groups, seen, first = { {}, {} }, {}, nil
+  for i = 1, #list do
+    local a = list[i]
+    emit(self, "lookup", nil, a.address, a.family, host)
+    if not self.connecting then return end
+    if type(a.address) == "string" and isIP(a.address) ~= 0
+       and (a.family == 4 or a.family == 6) then
+      first = first or a.family
+      local g = groups[a.family == first and 1 or 2]
+      if not seen[a.address] then
+        seen[a.address] = true
+        g[#g + 1] = a
+      end
+    end
+  end
+  if not first then
+    invalid_address(self, list[1].address, list[1].family, o)
+    return
+  end
+  local order = {}
+  for i = 1, math.max(#groups[1], #groups[2]) do
+    order[#order + 1] = groups[1][i]
+    order[#order + 1] = groups[2][i]
+  end
+  if #order == 1 then
+    return internal_connect(self, order[1].address, port, order[1].family,
+      nil, lport)
+  end
+  self.autoSelectFamilyAttemptedAddresses = {}
+  local ctx = { addresses = order, current = 1, port = port,
+    localPort = lport, timeout = timeout, errors = {} }
+  self._attempt = ctx
+  attempt_next(self, ctx)
+end
+
+local function lookup_and_connect(self, o)
+  local host = o.host
+  if host == nil or host == "" then host = "localhost" end
+  local laddr, lport = o.localAddress, o.localPort
+  if laddr ~= nil and (type(laddr) ~= "string" or isIP(laddr) == 0) then
+    if laddr ~= "" then
+      error(errors.new("TypeError", "ERR_INVALID_IP_ADDRESS",
+        "Invalid IP address: " .. tostring(laddr)), 4)
+    end
+    laddr = nil
+  end
+  if lport ~= nil and type(lport) ~= "number" then
+    error(errors.ERR_INVALID_ARG_TYPE("options.localPort", "number", lport),
+      4)
+  end
+  local port = o.port
+  if port ~= nil then
+    if type(port) ~= "number" and type(port) ~= "string" then
+      error(errors.ERR_INVALID_ARG_TYPE("options.port",
+        { "number", "string" }, port), 4)
+    end
+    errors.check_port(port, "Port", true)
+  end
+  port = floor(tonumber(port) or 0)
+  local auto = o.autoSelectFamily
+  check_boolean(auto, "options.autoSelectFamily")
+  if auto == nil then auto = auto_select_family end
+  local timeout = o.autoSelectFamilyAttemptTimeout
+  if timeout ~= nil then
+    errors.check_integer(timeout, "options.autoSelectFamilyAttemptTimeout",
+      1)
+    if timeout < 10 then timeout = 10 end
+  else
+    timeout = auto_select_timeout
+  end
+  local fam = isIP(host)
+  if fam ~= 0 then
+    nextTick(function()
+      if self.connecting then
+        internal_connect(self, host, port, fam, laddr, lport)
+      end
+    end)
+    return
+  end
+  local lookup = o.lookup
+  if lookup ~= nil then check_function(lookup, "options.lookup") end
+  local family = o.family
+  if family == "IPv4" then family = 4
+  elseif family == "IPv6" then family = 6
+  elseif family ~= 4 and family ~= 6 then family = 0 end
+  local hints = o.hints or 0
+  if family == 0 and hints == 0 then hints = core.AI_ADDRCONFIG or 0 end
+  self._host = host
+  if family == 0 and not laddr and auto then
+    resolve(self, lookup, host, family, hints, true, function(err, list)
+      if not self.connecting then return end
+      if err then
+        emit(self, "lookup", err, nil, nil, host)
+        nextTick(connect_error, self, err)
+        return
+      end
+      lookup_multiple(self, o, host, port, lport, timeout, list)
+    end)
+    return
+  end
+  resolve(self, lookup, host, family, hints, false, function(err, list)
+    local a = not err and list[1] or EMPTY
+    emit(self, "lookup", err, a.address, a.family, host)
+    if not self.connecting then return end
+    if err then
+      nextTick(connect_error, self, err)
+    elseif not invalid_address(self, a.address, a.family, o) then
+      internal_connect(self, a.address, port, a.family, laddr, lport)
+    end
+  end)
+end
+
+-- (port[, host][, cb]) | (path[, cb]) | (options[, cb]) -> options, cb
+local function normalize_connect(...)
+  local n = select("#", ...)
+  local a1, a2 = ...
+  local cb = n > 0 and select(n, ...) or nil
+  if type(cb) ~= "function" then cb = nil end
+  local options
+  if type(a1) == "table" then
+    options = a1
+  elseif is_pipe_name(a1) then
+    options = { path = a1 }
+  else
+    options = { port = a1 }
+    if type(a2) == "string" then options.host = a2 end
+  end
+  return options, cb
+end
+
+-- Back to the state of a new socket, for connect() after destroy.
+local function undestroy(self)
+  for _, k in ipairs({ "destroyed", "connecting", "_handle", "_wh", "_peer",
+    "_eof", "_endEmitted", "_wdone", "_finished", "_hadError", "_reset",
+    "_needDrain", "_wq", "_pq", "_pqBytes", "_onfinish", "_conn",
+    "_attempt" }) do
+    self[k] = nil
+  end
+end
+
+--- socket:connect(port[, host][, cb]) | (path[, cb]) | (options[, cb]).
+function Socket:connect(...)
+  local o, cb = normalize_connect(...)
+  if cb then self:once("connect", cb) end
+  if o.port == nil and o.path == nil then
+    error(errors.ERR_MISSING_ARGS("options", "port", "path"), 2)
+  end
+  if self.destroyed then undestroy(self) end
+  local path = o.path
+  if path ~= nil and type(path) ~= "string" then
+    error(errors.ERR_INVALID_ARG_TYPE("options.path", "string", path), 2)
+  end
+  if o.noDelay then self._noDelay = true end
+  if o.keepAlive then
+    self._keepAlive = true
+    self._keepAliveDelay = floor((o.keepAliveInitialDelay or 0) / 1000)
+  end
+  if not self._handle then new_handle(self, path ~= nil) end
+  self.connecting = true
+  if path then
+    internal_connect(self, path)
+  else
+    lookup_and_connect(self, o)
+  end
+  return self
+end
+
+---------------------------------------------------------------------------
+-- Options, addresses, timeouts
+
+function Socket:setTimeout(ms, cb)
+  if type(ms) ~= "number" then
+    error(errors.ERR_INVALID_ARG_TYPE("msecs", "number", ms), 2)
+  end
+  if ms < 0 or ms ~= ms or ms == huge then
+    error(errors.new("RangeError", "ERR_OUT_OF_RANGE",
+      ('The value of "msecs" is out of range. It must be a non-negative '
+        .. 'finite number. Received %s'):format(tostring(ms))), 2)
+  end
+  if cb ~= nil then check_function(cb, "callback") end
+  local t = ms
+  if t > 0 and t < 1 then t = 1 end
+  t = floor(t)
+  self.timeout = ms
+  local h = self._handle
+  if h then h:set_timeout(t) end
+  if cb then
+    if ms == 0 then self:removeListener("timeout", cb)
+    else self:once("timeout", cb) end
+  end
+  return self
+end
+
+function Socket:ontimeout()
+  if self.destroyed then return end
+  emit(self, "timeout")
+end
+
+function Socket:setNoDelay(enable)
+  if enable == nil then enable = true end
+  enable = not not enable
+  self._noDelay = enable or nil
+  local h = self._handle
+  if h and not self._pipe and not self.connecting then h:nodelay(enable) end
+  return self
+end
+
+function Socket:setKeepAlive(enable, delay)
+  enable = not not enable
+  delay = floor((tonumber(delay) or 0) / 1000)
+  self._keepAlive = enable or nil
+  self._keepAliveDelay = delay
+  local h = self._handle
+  if h and not self._pipe and not self.connecting then
+    h:keepalive(enable, delay)
+  end
+  return self
+end
+
+function Socket:address()
+  local a = sockname(self)
+  if a == EMPTY then return {} end
+  return a
+end
+
+function Socket:ref()
+  self._unref = nil
+  local h = self._handle
+  if h then h:ref() end
+  return self
+end
+
+function Socket:unref()
+  self._unref = true
+  local h = self._handle
+  if h then h:unref() end
+  return self
+end
+
+---------------------------------------------------------------------------
+-- pipe / unpipe
+
+local function unpipe_one(self, p)
+  self:removeListener("data", p.ondata)
+  self:removeListener("end", p.onend)
+  local dest = p.dest
+  if dest.removeListener then
+    dest:removeListener("drain", p.ondrain)
+    dest:removeListener("close", p.onclose)
+    dest:removeListener("finish", p.onclose)
+    dest:removeListener("error", p.onerror)
+  end
+end
+
+function Socket:unpipe(dest)
+  local pipes = self._pipes
+  if not pipes then return self end
+  for i = #pipes, 1, -1 do
+    local p = pipes[i]
+    if dest == nil or p.dest == dest then
+      table.remove(pipes, i)
+      unpipe_one(self, p)
+      if p.dest.emit then p.dest:emit("unpipe", self) end
+    end
+  end
+  if #pipes == 0 then
+    self._pipes = nil
+    self:pause()
+  end
+  return self
+end
+
+--- socket:pipe(dest[, {["end"] = bool}]) -> dest, with backpressure.
+function Socket:pipe(dest, opts)
+  local do_end = not (opts and opts["end"] == false)
+  local p = { dest = dest }
+  local pipes = self._pipes
+  if not pipes then
+    pipes = {}
+    self._pipes = pipes
+  end
+  pipes[#pipes + 1] = p
+  function p.ondata(chunk)
+    if dest:write(chunk) == false then
+      p.waiting = true
+      self:pause()
+    end
+  end
+  function p.ondrain()
+    if not p.waiting then return end
+    p.waiting = nil
+    for i = 1, #pipes do
+      if pipes[i].waiting then return end
+    end
+    if self._pipes == pipes then self:resume() end
+  end
+  function p.onend()
+    if do_end then
+      if dest.done then dest:done() else dest["end"](dest) end
+    end
+  end
+  function p.onclose() self:unpipe(dest) end
+  function p.onerror(err)
+    self:unpipe(dest)
+    if dest.listenerCount and dest:listenerCount("error") == 0 then
+      error(err, 0)
+    end
+  end
+  if dest.on then
+    dest:on("drain", p.ondrain)
+    dest:once("close", p.onclose)
+    dest:once("finish", p.onclose)
+    dest:on("error", p.onerror)
+    if dest.emit then dest:emit("pipe", self) end
+  end
+  self:on("end", p.onend)
+  self:on("data", p.ondata)
+  if self._flowing == false and not p.waiting then self:resume() end
+  return dest
+end
+
+
+---------------------------------------------------------------------------
+-- Server
+---------------------------------------------------------------------------
+
+local Server = setmetatable({}, { __index = EventEmitter })
+
+Server.allowHalfOpen = false
+Server.pauseOnConnect = false
+Server.noDelay = false
+Server.keepAlive = false
+Server.keepAliveInitialDelay = 0
+Server.highWaterMark = DEFAULT_HWM
+Server._connections = 0
+
+local ServerMT = {
+  __name = "net.Server",
+  __index = function(s, k)
+    local v = Server[k]
+    if v ~= nil then return v end
+    if k == "listening" then return s._handle ~= nil end
+    return nil
+  end,
+}
+
+--- net.Server.new([options][, connectionListener])
+function Server.new(options, listener)
+  if type(options) == "function" then options, listener = nil, options end
+  local self = setmetatable({}, ServerMT)
+  if options ~= nil then
+    if type(options) ~= "table" then
+      error(errors.ERR_INVALID_ARG_TYPE("options", "Object", options), 2)
+    end
+    for _, k in ipairs({ "allowHalfOpen", "pauseOnConnect", "noDelay",
+      "keepAlive" }) do
+      local v = options[k]
+      check_boolean(v, "options." .. k)
+      if v then self[k] = true end
+    end
+    local d = options.keepAliveInitialDelay
+    if d ~= nil then
+      errors.check_integer(d, "options.keepAliveInitialDelay", 0)
+      self.keepAliveInitialDelay = d
+    end
+    local hwm = options.highWaterMark
+    if hwm ~= nil then
+      errors.check_integer(hwm, "options.highWaterMark", 0)
+      self.highWaterMark = hwm
+    end
+  end
+  if listener ~= nil then
+    check_function(listener, "connectionListener")
+    self:on("connection", listener)
+  end
+  return self
+end
+
+setmetatable(Server, {
+  __index = EventEmitter,
+  __call = function(_, ...) return Server.new(...) end,
+})
+
+local function emit_listening(self)
+  if self._handle then emit(self, "listening") end
+end
+
+local function emit_server_close(self)
+  emit(self, "close")
+end
+
+function Server:_emitCloseIfDrained()
+  if self._handle or self._connections > 0 then return end
+  nextTick(emit_server_close, self)
+end
+
+-- Takes a handle that is bound (or open) and listens on it; errors are
+-- 'error' events on a later turn, as every listen failure.
+local function start_listening(self, h, backlog, address, port)
+  local r = h:listen(backlog or 511)
+  if r ~= 0 then
+    h:set_owner(nil)
+    h:close()
+    nextTick(emit_error, self, errors.uv(r, "listen", address, port))
+    return false
+  end
+  self._handle = h
+  if self._unref then h:unref() end
+  nextTick(emit_listening, self)
+  return true
+end
+
+local function bind_tcp(self, address, port, ipv6only)
+  local h, err = core.tcp_new(self)
+  if not h then return nil, err end
+  local r = h:bind(address, port, ipv6only)
+  if r ~= 0 then
+    h:set_owner(nil)
+    h:close()
+    return nil, r
+  end
+  return h
+end
+
+-- Binds address:port (no address: "::" dual-stack, else "0.0.0.0") and
+-- listens.
+local function listen_tcp(self, address, port, backlog, ipv6only)
+  local h, err
+  if address == nil then
+    address = "::"
+    h, err = bind_tcp(self, address, port, ipv6only)
+    if not h then
+      address = "0.0.0.0"
+      h, err = bind_tcp(self, address, port, ipv6only)
+    end
+  else
+    h, err = bind_tcp(self, address, port, ipv6only)
+  end
+  if not h then
+    nextTick(emit_error, self, errors.uv(err, "listen", address, port))
+    return
+  end
+  start_listening(self, h, backlog, address, port)
+end
+
+local function listen_pipe(self, path, backlog, o)
+  self._pipeName = path
+  local h = core.pipe_new(self)
+  local r = h:bind(path)
+  if r ~= 0 then
+    h:set_owner(nil)
+    h:close()
+    nextTick(emit_error, self, errors.uv(r, "listen", path, -1))
+    return
+  end
+  if not start_listening(self, h, backlog, path, -1) then return end
+  local mode = o.readableAll and (o.writableAll and "rw" or "r")
+    or (o.writableAll and "w")
+  if mode then
+    r = h:chmod(mode)
+    if r ~= 0 then
+      self._handle = nil
+      h:set_owner(nil)
+      h:close()
+      error(errors.uv(r, "uv_pipe_chmod"), 3)
+    end
+  end
+end
+
+local function listen_fd(self, fd, backlog)
+  local kind = core.guess_handle(fd)
+  local h
+  if kind == "tcp" then
+    h = core.tcp_new(self)
+  elseif kind == "pipe" then
+    h = core.pipe_new(self)
+  end
+  local r = h and h:open(fd) or EINVAL
+  if r ~= 0 then
+    if h then
+      h:set_owner(nil)
+      h:close()
+    end
+    nextTick(emit_error, self, errors.uv(r, "listen"))
+    return
+  end
+  if kind == "pipe" then
+    self._pipeName = h:getsockname()
+  end
+  start_listening(self, h, backlog)
+end
+
+local function listen_handle(self, hobj, backlog)
+  local h = hobj
+  if type(hobj) == "table" then h = hobj._handle end
+  if type(h) ~= "userdata" then
+    error(errors.ERR_INVALID_ARG_VALUE("options", hobj,
+      "is not a listening handle"), 3)
+  end
+  if h.nodelay == nil then self._pipeName = h:getsockname() end
+  h:set_owner(self)
+  start_listening(self, h, backlog)
+end
+
+--- server:listen([port[, host[, backlog]]][, cb]) | (path[, backlog][, cb])
+--- | (options[, cb]) | (handle[, backlog][, cb])  (§5.2)
+function Server:listen(...)
+  local n = select("#", ...)
+  local a1, a2, a3 = ...
+  local cb = n > 0 and select(n, ...) or nil
+  if type(cb) ~= "function" then cb = nil end
+  if self._handle then
+    error(errors.ERR_SERVER_ALREADY_LISTEN(), 2)
+  end
+  if cb then self:once("listening", cb) end
+  local backlog_arg = (n > 1 and to_backlog(a2) ~= 0 and to_backlog(a2))
+    or (n > 2 and to_backlog(a3) ~= 0 and to_backlog(a3)) or nil
+  local o
+  if type(a1) == "userdata" then
+    listen_handle(self, a1, backlog_arg)
+    return self
+  elseif type(a1) == "table" then
+    o = a1
+    local mt = getmetatable(a1)
+    if mt == ServerMT or mt == SocketMT then
+      listen_handle(self, a1, backlog_arg)
+      return self
+    elseif o.handle ~= nil then
+      listen_handle(self, o.handle, backlog_arg)
+      return self
+    elseif type(o.fd) == "number" and o.fd >= 0 then
+      listen_fd(self, o.fd, backlog_arg)
+      return self
+    end
+    if o.port == nil and o.path == nil then
+      error(errors.ERR_INVALID_ARG_VALUE("options", o,
+        'must have the property "port" or "path"'), 2)
+    end
+  elseif is_pipe_name(a1) then
+    o = { path = a1 }
+  else
+    o = { port = a1 }
+    if o.port == nil or type(o.port) == "function" then o.port = 0 end
+    if type(a2) == "string" then o.host = a2 end
+  end
+  local port = o.port
+  if port ~= nil then
+    errors.check_port(port, "options.port", true)
+    port = floor(tonumber(port))
+    local backlog = o.backlog or backlog_arg
+    local host = o.host
+    if host ~= nil and host ~= "" then
+      if isIP(host) ~= 0 then
+        listen_tcp(self, host, port, backlog, o.ipv6Only)
+      else
+        local r = core.getaddrinfo(host, 0, 0, function(e, list)
+          if e or #list == 0 then
+            emit(self, "error",
+              errors.dns(e or core.errno.EAI_NONAME, host))
+          else
+            listen_tcp(self, list[1].address, port, backlog, o.ipv6Only)
+          end
+        end)
+        if r ~= 0 then nextTick(emit_error, self, errors.dns(r, host)) end
+      end
+    else
+      listen_tcp(self, nil, port, backlog, o.ipv6Only)
+    end
+    return self
+  end
+  local path = o.path
+  if not is_pipe_name(path) then
+    error(errors.ERR_INVALID_ARG_VALUE("options", o), 2)
+  end
+  listen_pipe(self, path, o.backlog or backlog_arg, o)
+  return self
+end
+
+-- A new connection, accepted in C; dropped over maxConnections.
+function Server:onconnection(client)
+  if not client then return end  -- accept failed (EMFILE...): keep serving
+  local max = self.maxConnections
+  if max and self._connections >= max then
+    local info
+    if not self._pipeName then
+      local la, lp, lf = client:getsockname()
+      local ra, rp, rf = client:getpeername()
+      info = { localAddress = la, localPort = lp, localFamily = lf,
+        remoteAddress = ra, remotePort = rp, remoteFamily = rf }
+    end
+    client:close()
+    emit(self, "drop", info)
+    return
+  end
+  local s = new_socket({ _handle = client, _wh = client, server = self })
+  client:set_owner(s)
+  if self._pipeName then s._pipe = true end
+  if self.allowHalfOpen then s.allowHalfOpen = true end
+  if self.pauseOnConnect then s._flowing = false end
+  local hwm = self.highWaterMark
+  if hwm ~= DEFAULT_HWM then
+    s.writableHighWaterMark = hwm
+    s.readableHighWaterMark = hwm
+  end
+  if not s._pipe then
+    if self.noDelay then
+      s._noDelay = true
+      client:nodelay(true)
+    end
+    if self.keepAlive then
+      local d = floor(self.keepAliveInitialDelay / 1000)
+      s._keepAlive, s._keepAliveDelay = true, d
+      client:keepalive(true, d)
+    end
+  end
+  self._connections = self._connections + 1
+  emit(self, "connection", s)
+end
+
+--- server:close([cb]): stop accepting; 'close' once every connection ended.
+function Server:close(cb)
+  if cb ~= nil then
+    check_function(cb, "cb")
+    if self._handle then
+      self:once("close", cb)
+    else
+      self:once("close", function()
+        cb(errors.ERR_SERVER_NOT_RUNNING())
+      end)
+    end
+  end
+  local h = self._handle
+  if h then
+    self._handle = nil
+    h:close()
+  end
+  self:_emitCloseIfDrained()
+  return self
+end
+
+function Server:address()
+  local h = self._handle
+  if h and not self._pipeName then
+    local a, port, fam = h:getsockname()
+    if not a then error(errors.uv(port, "address"), 2) end
+    return { address = a, port = port, family = fam }
+  end
+  return self._pipeName
+end
+
+function Server:getConnections(cb)
+  check_function(cb, "cb")
+  nextTick(cb, nil, self._connections)
+  return self
+end
+
+function Server:ref()
+  self._unref = nil
+  local h = self._handle
+  if h then h:ref() end
+  return self
+end
+
+function Server:unref()
+  self._unref = true
+  local h = self._handle
+  if h then h:unref() end
+  return self
+end
+
+
+---------------------------------------------------------------------------
+-- Module functions
+---------------------------------------------------------------------------
+
+net.Socket = Socket
+net.Stream = Socket
+net.Server = Server
+net.Error = errors.Error
+net.isIP = ip.isIP
+net.isIPv4 = ip.isIPv4
+net.isIPv6 = ip.isIPv6
+
+--- net.createServer([options][, connectionListener]) -> Server
+function net.createServer(options, listener)
+  return Server.new(options, listener)
+end
+
+--- net.connect(...) = net.createConnection(...) -> Socket, connecting.
+function net.connect(...)
+  local o, cb = normalize_connect(...)
+  local s = Socket.new(o)
+  if o.timeout then s:setTimeout(o.timeout) end
+  return s:connect(o, cb)
+end
+net.createConnection = net.connect
+
+function net.getDefaultAutoSelectFamily()
+  return auto_select_family
+end
+
+function net.setDefaultAutoSelectFamily(v)
+  if type(v) ~= "boolean" then
+    error(errors.ERR_INVALID_ARG_TYPE("value", "boolean", v), 2)
+  end
+  auto_select_family = v
+end
+
+function net.getDefaultAutoSelectFamilyAttemptTimeout()
+  return auto_select_timeout
+end
+
+function net.setDefaultAutoSelectFamilyAttemptTimeout(v)
+  errors.check_integer(v, "value", 1)
+  auto_select_timeout = v < 10 and 10 or v
+end
+
+return net
