@@ -386,6 +386,13 @@ static int core_handles(lua_State *L) {
 }
 
 
+/* core.close_all(): closes every handle lnet opened (tests' cleanup). */
+static int core_close_all(lua_State *L) {
+  lnet__closeall(lnet__ctx(L));
+  return 0;
+}
+
+
 /* core.traceback() -> the traceback of the last error a callback raised. */
 static int core_traceback(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, TB_FIELD);
@@ -534,6 +541,7 @@ static const luaL_Reg core_funcs[] = {
   {"active_handles", core_active_handles},
   {"handles", core_handles},
   {"traceback", core_traceback},
+  {"close_all", core_close_all},
   {"err_name", core_err_name},
   {"strerror", core_strerror},
   {"getpid", core_getpid},

@@ -79,12 +79,15 @@ function repl.start()
       tty:close()
       return
     end
-    partial = partial .. chunk
-    local p
-    for line, nl in partial:gmatch("([^\n]*)(\n?)") do
-      if nl == "" then partial = line; break end
-      p = eval(line)
+    local buf = partial .. chunk
+    local p, start = nil, 1
+    while true do
+      local nl = buf:find("\n", start, true)
+      if not nl then break end
+      p = eval(buf:sub(start, nl - 1))
+      start = nl + 1
     end
+    partial = buf:sub(start)
     if p then prompt(p) end
   end
 
