@@ -594,18 +594,22 @@ local function flush_pending(self, h)
   end
 end
 
+-- done() callbacks: at 'finish' (just before it, as Node), or with the
+-- error on destroy (on a later turn).
 local function call_finish_callbacks(self, err)
   local list = self._onfinish
   if not list then return end
   self._onfinish = nil
-  for i = 1, #list do nextTick(list[i], err) end
+  for i = 1, #list do
+    if err then nextTick(list[i], err) else list[i]() end
+  end
 end
 
 function Socket:onshutdown()
   if self.destroyed or self._finished then return end
   self._finished = true
-  emit(self, "finish")
   call_finish_callbacks(self)
+  emit(self, "finish")
   if self.destroyed then return end
   if self._endEmitted or self._readable == false then self:destroy() end
 end
