@@ -27,6 +27,9 @@ lnet_ctx *lnet__ctx(lua_State *L) {
   lua_pop(L, 1);
   if (ctx == NULL)
     luaL_error(L, "lnet: the runtime is not open in this state");
+  /* A finaliser running after the context's own at lua_close: no loop. */
+  if (ctx->loop == NULL)
+    luaL_error(L, "lnet: the state is closing");
   return ctx;
 }
 
