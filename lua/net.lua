@@ -445,30 +445,32 @@ end
 
 function Socket:onwrite(status)
   local wq = self._wq
-  local i = wq.h
-  local cb = wq[i]
-  wq[i], wq[i + 1] = nil, nil
-  i = i + 2
+  if not wq then return end  -- a handle from before connect() after destroy
+  local first = wq.h
+  local cb = wq[first]
+  wq[first], wq[first + 1] = nil, nil
+  -- Writes the kernel took at once behind this one are done now too.
+  local i = first + 2
+  while i < wq.t and not wq[i + 1] do i = i + 2 end
   wq.h = i
   if status < 0 and not self.destroyed then
     local err = errors.uv(status, "write")
     if cb then cb(err) end
-    return self:destroy(err)
+    self:destroy(err)
+  else
+    -- Node emits 'drain' before the callbacks of the writes that emptied
+    -- the queue; after destroy a callback gets no error (the write was
+    -- handed over).
+    if self._needDrain and i == wq.t and not self.destroyed
+       and not self._wdone then
+      self._needDrain = nil
+      emit(self, "drain")
+    end
+    if cb then cb() end
   end
-  -- Node calls 'drain' before the callbacks of the writes that emptied the
-  -- queue; a callback after destroy gets no error (the write was handed over).
-  if self._needDrain and i == wq.t and not self.destroyed
-     and not self._wdone then
-    self._needDrain = nil
-    emit(self, "drain")
-  end
-  if cb then cb() end
-  -- Writes done at once behind this one.
-  while i < wq.t and not wq[i + 1] do
-    local c = wq[i]
-    wq[i], wq[i + 1] = nil, nil
-    i = i + 2
-    wq.h = i
+  for k = first + 2, i - 2, 2 do
+    local c = wq[k]
+    wq[k], wq[k + 1] = nil, nil
     if c then c() end
   end
   if wq.h == wq.t then wq.h, wq.t = 1, 1 end
