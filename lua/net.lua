@@ -556,9 +556,17 @@ function write_slow(self, data, enc, cb)
       else for i = 1, #data do n = n + #data[i] end end
     end
   end
-  self.bytesWritten = self.bytesWritten + n
   local h = self._wh
-  if not h then return queue_pending(self, data, n, cb) end
+  if not h then
+    -- Queued while connecting; a socket never connected has nowhere to
+    -- write to (Node: ERR_SOCKET_CLOSED, then destroyed).
+    if not self.connecting then
+      return fail_write(self, errors.ERR_SOCKET_CLOSED(), cb)
+    end
+    self.bytesWritten = self.bytesWritten + n
+    return queue_pending(self, data, n, cb)
+  end
+  self.bytesWritten = self.bytesWritten + n
   local st, q = h:write(data)
   if st == 0 and q == 0 and cb == nil then return true end
   return dispatched(self, h, st, q, cb)
