@@ -1,0 +1,444 @@
+-- events: Node's EventEmitter for Lua (contract §3).
+--
+--   local events = require("events")
+--   local e = events.EventEmitter.new()   -- or events(), events.new(),
+--                                         -- events.EventEmitter()
+--   e:on("data", function(chunk) ... end):once("end", fn)
+--   e:emit("data", "abc")                 --> true
+--
+-- As in Node, the module is the class itself (events.EventEmitter == events).
+--
+-- Subclassing (net.Socket, net.Server):
+--
+--   local Socket = events.EventEmitter.extend({__name = "Socket"})
+--   function Socket.new(options)
+--     local self = setmetatable({}, Socket)   -- no super call is needed
+--     ...
+--     return self
+--   end
+--   -- Socket(options) calls Socket.new; Socket.extend(Sub) subclasses again.
+--
+-- extend(Sub) copies the base's methods into Sub (so a method call on an
+-- instance finds `emit` in one hop) and falls back to the base through
+-- __index for anything added to the base later.  Redefining a base method
+-- after extend() is therefore not seen by subclasses: define classes first.
+-- __name names the class in the MaxListenersExceededWarning text and in
+-- "Received an instance of Socket" messages.
+--
+-- Storage.  An instance is a plain table and owns no extra table until its
+-- first listener is added: then `_events` (name -> listeners) and
+-- `_eventNames` (names in insertion order, for eventNames() and for the
+-- removal order of removeAllListeners(), which Node takes from the key order
+-- of its _events object).  The listeners of one name are stored as:
+--   * the function itself, when there is exactly one plain listener;
+--   * otherwise a sequence of functions and once-wrappers.
+-- A sequence is never modified after it is stored: adding or removing builds
+-- a new one.  emit() can therefore walk the sequence it fetched without
+-- copying it, and still call exactly the listeners registered when it
+-- started (Node copies the array on every emit instead).  emit() passes its
+-- varargs straight through and allocates nothing.
+--
+-- A once-wrapper is a callable table {listener=, target=, name=, fired=},
+-- the counterpart of Node's bound onceWrapper: rawListeners() returns it,
+-- wrapper.listener is the original function, and calling it runs the
+-- listener at most once.
+--
+-- Listeners receive the event's arguments only (§1.4), not the emitter.
+
+local errors = require("lnet.errors")
+
+local type, select, error = type, select, error
+local setmetatable, getmetatable, rawget = setmetatable, getmetatable, rawget
+local tostring, pairs, ipairs = tostring, pairs, ipairs
+
+local EventEmitter = {}
+EventEmitter.__index = EventEmitter
+EventEmitter.__name = "EventEmitter"
+EventEmitter.EventEmitter = EventEmitter
+
+-- Read at the time a listener is added, as Node reads
+-- EventEmitter.defaultMaxListeners.  0 or math.huge means no limit.
+EventEmitter.defaultMaxListeners = 10
+
+
+-- {==========================================================================
+-- Once-wrappers.
+
+local Once = {__name = "onceWrapper"}
+
+-- Remove first, then call: a listener that emits the same event again
+-- (directly or from a 'removeListener' listener) does not run twice.
+function Once.__call(w, ...)
+  if not w.fired then
+    w.target:removeListener(w.name, w)
+    w.fired = true
+    return w.listener(...)
+  end
+end
+
+-- The function a stored entry stands for.
+local function unwrap(entry)
+  if type(entry) == "table" then return entry.listener end
+  return entry
+end
+
+-- }==========================================================================
+
+
+-- {==========================================================================
+-- Adding listeners.
+
+local function check_listener(listener)
+  if type(listener) ~= "function" then
+    error(errors.ERR_INVALID_ARG_TYPE("listener", "function", listener), 3)
+  end
+end
+
+local function check_name(name)
+  if name == nil or name ~= name then
+    error(errors.ERR_INVALID_ARG_VALUE("eventName", name,
+      "must not be nil or NaN"), 3)
+  end
+end
+
+local function warn_max(self, name, count, max)
+  local warned = self._warned
+  if warned == nil then
+    warned = {}
+    self._warned = warned
+  end
+  if warned[name] then return end
+  warned[name] = true
+  local mt = getmetatable(self)
+  local cls = type(mt) == "table" and mt.__name or "EventEmitter"
+  -- Node prints through process.emitWarning as "(node:PID) ..."; the
+  -- method is named with Lua's colon (§1.2).
+  io.stderr:write("(lnet) MaxListenersExceededWarning: Possible EventEmitter ",
+    "memory leak detected. ", tostring(count), " ", tostring(name),
+    " listeners added to [", tostring(cls), "]. MaxListeners is ",
+    tostring(max), ". Use emitter:setMaxListeners() to increase limit\n")
+end
+
+local function add(self, name, listener, prepend, once)
+  check_listener(listener)
+  check_name(name)
+  local ev = self._events
+  if ev ~= nil and ev.newListener ~= nil then
+    -- Before adding, with the function the user gave (not the wrapper); a
+    -- listener it adds for the same name therefore comes first.
+    self:emit("newListener", name, listener)
+    ev = self._events
+  end
+  if ev == nil then
+    ev = {}
+    self._events = ev
+    self._eventNames = {}
+  end
+
+  local entry = listener
+  if once then
+    entry = setmetatable({listener = listener, target = self, name = name,
+      fired = false}, Once)
+  end
+
+  local cur = ev[name]
+  local count
+  if cur == nil then
+    -- A lone once-wrapper still goes in a sequence, so that a stored value
+    -- is always either a function or a sequence.
+    ev[name] = once and {entry} or entry
+    local names = self._eventNames
+    names[#names + 1] = name
+    return self
+  elseif type(cur) == "function" then
+    ev[name] = prepend and {entry, cur} or {cur, entry}
+    count = 2
+  else
+    count = #cur + 1
+    local new = {}
+    if prepend then
+      new[1] = entry
+      for i = 2, count do new[i] = cur[i - 1] end
+    else
+      for i = 1, count - 1 do new[i] = cur[i] end
+      new[count] = entry
+    end
+    ev[name] = new
+  end
+
+  local max = self._maxListeners or EventEmitter.defaultMaxListeners
+  if max > 0 and count > max then warn_max(self, name, count, max) end
+  return self
+end
+
+function EventEmitter:on(name, listener)
+  return add(self, name, listener, false, false)
+end
+
+EventEmitter.addListener = EventEmitter.on
+
+function EventEmitter:prependListener(name, listener)
+  return add(self, name, listener, true, false)
+end
+
+function EventEmitter:once(name, listener)
+  return add(self, name, listener, false, true)
+end
+
+function EventEmitter:prependOnceListener(name, listener)
+  return add(self, name, listener, true, true)
+end
+
+-- }==========================================================================
+
+
+-- {==========================================================================
+-- Emitting.
+
+-- Kept small: it runs for every chunk read from every socket.
+function EventEmitter:emit(name, ...)
+  local ev = self._events
+  local l = ev and ev[name]
+  if l ~= nil then
+    if type(l) == "function" then
+      l(...)
+    else
+      for i = 1, #l do l[i](...) end
+    end
+    return true
+  end
+  if name == "error" then
+    -- Node throws an Error instance as it is; a table is Lua's structured
+    -- error value (there is no common base class to test), so any table is
+    -- raised unchanged.  Anything else is wrapped, with the value kept as
+    -- err.context.
+    local err = ...
+    if type(err) == "table" then error(err, 0) end
+    error(errors.ERR_UNHANDLED_ERROR(err), 0)
+  end
+  return false
+end
+
+-- }==========================================================================
+
+
+-- {==========================================================================
+-- Removing listeners.
+
+local function drop_name(self, name)
+  local names = self._eventNames
+  local n = #names
+  for i = 1, n do
+    if names[i] == name then
+      table.remove(names, i)
+      break
+    end
+  end
+  if n == 1 then
+    -- The emitter is idle again: give the storage back.
+    self._events = nil
+    self._eventNames = nil
+  end
+end
+
+function EventEmitter:removeListener(name, listener)
+  -- A once-wrapper from rawListeners() is accepted too, as Node accepts the
+  -- bound wrapper function.
+  if getmetatable(listener) ~= Once then check_listener(listener) end
+  local ev = self._events
+  local cur = ev and ev[name]
+  if cur == nil then return self end
+
+  local reported = listener
+  local left
+  if type(cur) == "function" then
+    if cur ~= listener then return self end
+    left = 0
+  else
+    local n = #cur
+    local pos
+    -- The last matching entry goes, as in Node.
+    for i = n, 1, -1 do
+      local e = cur[i]
+      if e == listener or (type(e) == "table" and e.listener == listener) then
+        pos = i
+        break
+      end
+    end
+    if pos == nil then return self end
+    left = n - 1
+    if left == 0 then
+      -- Node reports the original function when the last one goes.
+      reported = cur[1].listener
+    elseif left == 1 then
+      local keep = cur[pos == 1 and 2 or 1]
+      ev[name] = type(keep) == "function" and keep or {keep}
+    else
+      local new = {}
+      for i = 1, pos - 1 do new[i] = cur[i] end
+      for i = pos + 1, n do new[i - 1] = cur[i] end
+      ev[name] = new
+    end
+  end
+
+  if left == 0 then
+    ev[name] = nil
+    drop_name(self, name)
+  end
+  if left <= 1 then
+    -- Node forgets the warning once the list shrinks to one listener.
+    local warned = self._warned
+    if warned then warned[name] = nil end
+  end
+  if ev.removeListener ~= nil then
+    self:emit("removeListener", name, reported)
+  end
+  return self
+end
+
+EventEmitter.off = EventEmitter.removeListener
+
+function EventEmitter:removeAllListeners(name)
+  local ev = self._events
+  if ev == nil then return self end
+
+  if ev.removeListener == nil then
+    if name == nil then
+      self._events, self._eventNames, self._warned = nil, nil, nil
+    elseif ev[name] ~= nil then
+      ev[name] = nil
+      drop_name(self, name)
+      local warned = self._warned
+      if warned then warned[name] = nil end
+    end
+    return self
+  end
+
+  if name == nil then
+    -- Every name in insertion order, 'removeListener' itself last, so that
+    -- its listeners hear about all the others.
+    local names = {}
+    for i, n in ipairs(self._eventNames) do names[i] = n end
+    for _, n in ipairs(names) do
+      if n ~= "removeListener" then self:removeAllListeners(n) end
+    end
+    self:removeAllListeners("removeListener")
+    self._events, self._eventNames, self._warned = nil, nil, nil
+    return self
+  end
+
+  local cur = ev[name]
+  if type(cur) == "function" then
+    self:removeListener(name, cur)
+  elseif cur ~= nil then
+    -- Newest first, as Node does.  `cur` is never modified, so it stays a
+    -- valid snapshot while removeListener replaces the stored sequence.
+    for i = #cur, 1, -1 do self:removeListener(name, cur[i]) end
+  end
+  return self
+end
+
+-- }==========================================================================
+
+
+-- {==========================================================================
+-- Introspection.
+
+function EventEmitter:listeners(name)
+  local ev = self._events
+  local cur = ev and ev[name]
+  if cur == nil then return {} end
+  if type(cur) == "function" then return {cur} end
+  local out = {}
+  for i = 1, #cur do out[i] = unwrap(cur[i]) end
+  return out
+end
+
+function EventEmitter:rawListeners(name)
+  local ev = self._events
+  local cur = ev and ev[name]
+  if cur == nil then return {} end
+  if type(cur) == "function" then return {cur} end
+  local out = {}
+  for i = 1, #cur do out[i] = cur[i] end
+  return out
+end
+
+-- listenerCount(name[, listener]): with a listener, how many of the entries
+-- are that function (once-wrapped or not), as in Node 20.
+function EventEmitter:listenerCount(name, listener)
+  local ev = self._events
+  local cur = ev and ev[name]
+  if cur == nil then return 0 end
+  if type(cur) == "function" then
+    if listener == nil or cur == listener then return 1 end
+    return 0
+  end
+  if listener == nil then return #cur end
+  local count = 0
+  for i = 1, #cur do
+    local e = cur[i]
+    if e == listener or unwrap(e) == listener then count = count + 1 end
+  end
+  return count
+end
+
+function EventEmitter:eventNames()
+  local names = self._eventNames
+  local out = {}
+  if names then
+    for i = 1, #names do out[i] = names[i] end
+  end
+  return out
+end
+
+function EventEmitter:setMaxListeners(n)
+  errors.check_number(n, "setMaxListeners", 0)
+  self._maxListeners = n
+  return self
+end
+
+function EventEmitter:getMaxListeners()
+  return self._maxListeners or EventEmitter.defaultMaxListeners
+end
+
+-- }==========================================================================
+
+
+-- {==========================================================================
+-- Construction and subclassing.
+
+local function construct(cls, ...)
+  return cls.new(...)
+end
+
+function EventEmitter.new()
+  return setmetatable({}, EventEmitter)
+end
+
+local function extend(Base, Sub)
+  Sub = Sub or {}
+  for k, v in pairs(Base) do
+    if type(v) == "function" and type(k) == "string" and rawget(Sub, k) == nil
+        and k ~= "new" and k ~= "extend" and k:sub(1, 2) ~= "__" then
+      Sub[k] = v
+    end
+  end
+  Sub.__index = Sub
+  if rawget(Sub, "new") == nil then
+    Sub.new = function() return setmetatable({}, Sub) end
+  end
+  Sub.extend = function(SubSub) return extend(Sub, SubSub) end
+  return setmetatable(Sub, {__index = Base, __call = construct})
+end
+
+-- EventEmitter.extend([Sub]) -> Sub, a subclass (see the top of the file).
+function EventEmitter.extend(Sub)
+  return extend(EventEmitter, Sub)
+end
+
+setmetatable(EventEmitter, {__call = construct})
+
+-- }==========================================================================
+
+return EventEmitter
