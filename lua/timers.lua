@@ -9,6 +9,7 @@
 -- the next turn, as in Node.
 local core = require("lnet.core")
 local errors = require("lnet.errors")
+local tick = require("lnet.tick")
 
 local timers = {}
 
@@ -167,6 +168,7 @@ local function run_immediates()
     else
       im._callback()
     end
+    tick.drain()
     if im == stop then break end
   end
 end

@@ -90,7 +90,7 @@ end
 --- Runs a shell command; returns exit code, stdout, stderr.
 function H.sh(cmd, stdin)
   local out, err = H.tmpname(".out"), H.tmpname(".err")
-  local full = ("%s >%s 2>%s"):format(cmd, out, err)
+  local full = ("( %s ) >%s 2>%s"):format(cmd, out, err)
   if stdin then
     local inp = H.tmpname(".in")
     local f = assert(io.open(inp, "wb"))

@@ -195,10 +195,29 @@ static int pmain(lua_State *L) {
 }
 
 
+/*
+** Starts from known signal dispositions, as Node does: a shell that starts
+** us in the background leaves SIGINT ignored, and then Ctrl-C or `kill
+** -INT` would not end a script.  SIGPIPE is ignored: a peer's reset must
+** not kill the process (libuv does not ignore it for us).
+*/
+static void reset_signals(void) {
+  struct sigaction sa;
+  int nr;
+  memset(&sa, 0, sizeof sa);
+  for (nr = 1; nr < NSIG; nr++) {
+    if (nr == SIGKILL || nr == SIGSTOP)
+      continue;
+    sa.sa_handler = (nr == SIGPIPE || nr == SIGXFSZ) ? SIG_IGN : SIG_DFL;
+    sigaction(nr, &sa, NULL);
+  }
+}
+
+
 int main(int argc, char **argv) {
   lua_State *L;
   int status, code = 1;
-  signal(SIGPIPE, SIG_IGN);  /* a peer's reset must not kill us (as Node) */
+  reset_signals();
   L = luaL_newstate();
   if (L == NULL) {
     fprintf(stderr, "%s: cannot create state: not enough memory\n", progname);

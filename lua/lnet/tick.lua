@@ -26,6 +26,13 @@ end
 
 core.set_tick(drain)
 
+--- Runs the queued callbacks now, if any: for callers that run several
+--- user callbacks in one call from C (immediates), so that ticks run between
+--- them as in Node.
+function tick.drain()
+  if head <= tail then drain() end
+end
+
 --- Queues fn(...) to run before any other pending callback.
 function tick.nextTick(fn, ...)
   if type(fn) ~= "function" then
