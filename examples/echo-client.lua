@@ -6,7 +6,8 @@ local port = tonumber(arg[1]) or 8124
 local host = arg[2] or "localhost"
 local lines = { "one", "two", "three" }
 
-local client = net.connect({ port = port, host = host }, function()
+local client
+client = net.connect({ port = port, host = host }, function()
   print("connected to server")
   for _, line in ipairs(lines) do
     client:write(line .. "\n")

@@ -8,6 +8,8 @@ local port = tonumber(arg[1]) or 8124
 local server = net.createServer(function(c)
   print("client connected", c.remoteAddress, c.remotePort)
   c:on("end", function() print("client disconnected") end)
+  -- A client that resets instead of ending must not stop the server.
+  c:on("error", function(err) print("client error: " .. err.message) end)
   c:write("hello\r\n")
   c:pipe(c)
 end)
