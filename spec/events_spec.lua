@@ -110,6 +110,19 @@ describe("EventEmitter:emit", function()
     assert.are.same({"g1", "g2", "g1", "g2", "g3"}, log)
   end)
 
+  it("keeps the snapshot when a listener prepends another one", function()
+    local e, log, done = EventEmitter.new(), {}, false
+    e:on("x", function()
+      log[#log + 1] = "a"
+      if not done then done = true; e:prependListener("x", recorder(log, "c")) end
+    end)
+    e:on("x", recorder(log, "b"))
+    e:emit("x")
+    assert.are.same({"a", "b"}, log)
+    e:emit("x")
+    assert.are.same({"a", "b", "c", "a", "b"}, log)
+  end)
+
   it("keeps the snapshot when a single listener adds another one", function()
     local e, log = EventEmitter.new(), {}
     e:on("x", function() log[#log + 1] = "a"; e:on("x", recorder(log, "b")) end)
