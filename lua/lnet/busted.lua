@@ -1,7 +1,7 @@
 -- lnet.busted: asynchronous specs with busted, which has no async mode.
 --
+--   local async = require("lnet.busted")  -- first: it loads lnet.so
 --   local net = require("net")
---   local async = require("lnet.busted")
 --
 --   describe("echo", function()
 --     after_each(async.cleanup)
