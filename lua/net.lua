@@ -97,20 +97,14 @@ local function check_encoding(name, level)
   return canon
 end
 
--- Node's AggregateError for an autoSelectFamily connect whose every
--- attempt failed: code of the first error, empty message, all errors.
-local function aggregate(list)
-  if errors.aggregate then return errors.aggregate(list) end
-  return setmetatable({ name = "AggregateError", code = list[1].code,
-    message = "", errors = list }, errors.Error)
-end
-
 
 ---------------------------------------------------------------------------
 -- Socket
 ---------------------------------------------------------------------------
 
-local Socket = setmetatable({}, { __index = EventEmitter })
+-- The emitter's methods are copied in (extend), so that a method call
+-- finds them in one lookup; Socket's own definitions below replace some.
+local Socket = EventEmitter.extend({})
 
 -- Defaults, read through the metatable until a socket sets its own.
 Socket.connecting = false
@@ -193,7 +187,7 @@ local getters = {
 
 -- Methods and defaults first (the common case), then computed fields.
 local SocketMT = {
-  __name = "net.Socket",
+  __name = "Socket",  -- "an instance of Socket" in error messages
   __index = function(s, k)
     local v = Socket[k]
     if v ~= nil then return v end
@@ -238,9 +232,7 @@ local function adopt_fd(self, fd)
   elseif kind == "pipe" then
     h = new_handle(self, true)
   else
-    local e = errors.new and errors.new("TypeError", "ERR_INVALID_FD_TYPE",
-      "Unsupported fd type: " .. kind:upper())
-    error(e or ("Unsupported fd type: " .. kind:upper()), 4)
+    error(errors.ERR_INVALID_FD_TYPE(kind:upper()), 4)
   end
   local r = h:open(fd)
   if r ~= 0 then
@@ -263,7 +255,7 @@ function Socket.new(options)
   if options.allowHalfOpen then self.allowHalfOpen = true end
   local hwm = options.highWaterMark
   if hwm ~= nil then
-    errors.check_integer(hwm, "options.highWaterMark", 0)
+    hwm = errors.check_integer(hwm, "options.highWaterMark", 0)
     self.writableHighWaterMark = hwm
     self.readableHighWaterMark = hwm
   end
@@ -282,10 +274,6 @@ function Socket.new(options)
   return self
 end
 
-setmetatable(Socket, {
-  __index = EventEmitter,
-  __call = function(_, ...) return Socket.new(...) end,
-})
 
 ---------------------------------------------------------------------------
 -- Reading
@@ -528,13 +516,13 @@ function write_slow(self, data, enc, cb)
       local part = data[i]
       if type(part) ~= "string" then
         error(errors.ERR_INVALID_ARG_TYPE("chunk",
-          { "string", "sequence of strings" }, part), 3)
+          { "string", "a sequence of strings" }, part), 3)
       end
       n = n + #part
     end
   else
     error(errors.ERR_INVALID_ARG_TYPE("chunk",
-      { "string", "sequence of strings" }, data), 3)
+      { "string", "a sequence of strings" }, data), 3)
   end
   if self._wdone then
     -- After the peer ended (allowHalfOpen false) Node answers EPIPE.
@@ -731,8 +719,7 @@ function Socket:resetAndDestroy()
   local h = self._handle
   if h then
     if self._pipe then
-      error(errors.new("Error", "ERR_INVALID_HANDLE_TYPE",
-        "This handle type cannot be sent"), 2)
+      error(errors.ERR_INVALID_HANDLE_TYPE(), 2)
     end
     if self.connecting then
       self:once("connect", function()
@@ -834,7 +821,7 @@ function attempt_next(self, ctx, canceled)
     if #ctx.errors == 0 then
       return self:destroy(errors.ERR_SOCKET_CONNECTION_TIMEOUT())
     end
-    return self:destroy(aggregate(ctx.errors))
+    return self:destroy(errors.aggregate(ctx.errors))
   end
   local i = ctx.current
   ctx.current = i + 1
@@ -937,12 +924,9 @@ end
 local function invalid_address(self, a, family, o)
   local err
   if type(a) ~= "string" or isIP(a) == 0 then
-    err = errors.new("TypeError", "ERR_INVALID_IP_ADDRESS",
-      "Invalid IP address: " .. tostring(a))
+    err = errors.ERR_INVALID_IP_ADDRESS(a)
   elseif family ~= 4 and family ~= 6 then
-    err = errors.new("TypeError", "ERR_INVALID_ADDRESS_FAMILY",
-      ("Invalid address family: %s %s:%s"):format(tostring(family),
-        tostring(o.host), tostring(o.port)))
+    err = errors.ERR_INVALID_ADDRESS_FAMILY(family, o.host, o.port)
   end
   if err then nextTick(connect_error, self, err) end
   return err
@@ -992,8 +976,7 @@ local function lookup_and_connect(self, o)
   local laddr, lport = o.localAddress, o.localPort
   if laddr ~= nil and (type(laddr) ~= "string" or isIP(laddr) == 0) then
     if laddr ~= "" then
-      error(errors.new("TypeError", "ERR_INVALID_IP_ADDRESS",
-        "Invalid IP address: " .. tostring(laddr)), 4)
+      error(errors.ERR_INVALID_IP_ADDRESS(laddr), 4)
     end
     laddr = nil
   end
@@ -1007,15 +990,17 @@ local function lookup_and_connect(self, o)
       error(errors.ERR_INVALID_ARG_TYPE("options.port",
         { "number", "string" }, port), 4)
     end
-    errors.check_port(port, "Port", true)
+    port = errors.check_port(port, "Port", true)
+  else
+    port = 0
   end
-  port = floor(tonumber(port) or 0)
   local auto = o.autoSelectFamily
   check_boolean(auto, "options.autoSelectFamily")
   if auto == nil then auto = auto_select_family end
   local timeout = o.autoSelectFamilyAttemptTimeout
   if timeout ~= nil then
-    errors.check_integer(timeout, "options.autoSelectFamilyAttemptTimeout",
+    timeout = errors.check_integer(timeout,
+      "options.autoSelectFamilyAttemptTimeout",
       1)
     if timeout < 10 then timeout = 10 end
   else
@@ -1096,7 +1081,7 @@ function Socket:connect(...)
   local o, cb = normalize_connect(...)
   if cb then self:once("connect", cb) end
   if o.port == nil and o.path == nil then
-    error(errors.ERR_MISSING_ARGS("options", "port", "path"), 2)
+    error(errors.ERR_MISSING_ARGS({ "options", "port", "path" }), 2)
   end
   if self.destroyed then undestroy(self) end
   local path = o.path
@@ -1126,9 +1111,8 @@ function Socket:setTimeout(ms, cb)
     error(errors.ERR_INVALID_ARG_TYPE("msecs", "number", ms), 2)
   end
   if ms < 0 or ms ~= ms or ms == huge then
-    error(errors.new("RangeError", "ERR_OUT_OF_RANGE",
-      ('The value of "msecs" is out of range. It must be a non-negative '
-        .. 'finite number. Received %s'):format(tostring(ms))), 2)
+    error(errors.ERR_OUT_OF_RANGE("msecs", "a non-negative finite number",
+      ms), 2)
   end
   if cb ~= nil then check_function(cb, "callback") end
   local t = ms
@@ -1277,7 +1261,7 @@ end
 -- Server
 ---------------------------------------------------------------------------
 
-local Server = setmetatable({}, { __index = EventEmitter })
+local Server = EventEmitter.extend({})
 
 Server.allowHalfOpen = false
 Server.pauseOnConnect = false
@@ -1288,7 +1272,7 @@ Server.highWaterMark = DEFAULT_HWM
 Server._connections = 0
 
 local ServerMT = {
-  __name = "net.Server",
+  __name = "Server",
   __index = function(s, k)
     local v = Server[k]
     if v ~= nil then return v end
@@ -1313,13 +1297,13 @@ function Server.new(options, listener)
     end
     local d = options.keepAliveInitialDelay
     if d ~= nil then
-      errors.check_integer(d, "options.keepAliveInitialDelay", 0)
-      self.keepAliveInitialDelay = d
+      self.keepAliveInitialDelay =
+        errors.check_integer(d, "options.keepAliveInitialDelay", 0)
     end
     local hwm = options.highWaterMark
     if hwm ~= nil then
-      errors.check_integer(hwm, "options.highWaterMark", 0)
-      self.highWaterMark = hwm
+      self.highWaterMark =
+        errors.check_integer(hwm, "options.highWaterMark", 0)
     end
   end
   if listener ~= nil then
@@ -1329,10 +1313,6 @@ function Server.new(options, listener)
   return self
 end
 
-setmetatable(Server, {
-  __index = EventEmitter,
-  __call = function(_, ...) return Server.new(...) end,
-})
 
 local function emit_listening(self)
   if self._handle then emit(self, "listening") end
@@ -1498,8 +1478,7 @@ function Server:listen(...)
   end
   local port = o.port
   if port ~= nil then
-    errors.check_port(port, "options.port", true)
-    port = floor(tonumber(port))
+    port = errors.check_port(port, "options.port", true)
     local backlog = o.backlog or backlog_arg
     local host = o.host
     if host ~= nil and host ~= "" then
@@ -1664,7 +1643,7 @@ function net.getDefaultAutoSelectFamilyAttemptTimeout()
 end
 
 function net.setDefaultAutoSelectFamilyAttemptTimeout(v)
-  errors.check_integer(v, "value", 1)
+  v = errors.check_integer(v, "value", 1)
   auto_select_timeout = v < 10 and 10 or v
 end
 
