@@ -1,69 +1,18 @@
--- spec/helper.lua: what every spec uses to drive the loop (busted has no
--- asynchronous mode).  Specs call `h.run()` after setting up their work:
--- it runs the loop until nothing is left, fails the spec if that takes
--- longer than the timeout, re-raises an error raised in a callback, and
--- checks the counts registered with `h.must_call`.
-local lnet = require("lnet")
+-- spec/helper.lua: what every spec uses.  The loop-driving part is the
+-- shipped lnet.busted (the same helper users get): run() runs the loop
+-- until nothing is left and fails the spec on a timeout or on an error
+-- raised in a callback; must_call counts calls.  The rest runs processes
+-- (the built interpreter, node) for the specs that need them.
+local async = require("lnet.busted")
 local core = require("lnet.core")
 
-local H = { lnet = lnet }
-
-local expected = {}   -- must_call records of the current spec
-
---- Returns a function that calls fn (if any) and must be called exactly n
---- times (default 1) by the end of the next H.run.
-function H.must_call(fn, n)
-  local rec = { n = n or 1, calls = 0, where = debug.traceback("", 2):match("\n\t([^\n]*)") }
-  expected[#expected + 1] = rec
-  return function(...)
-    rec.calls = rec.calls + 1
-    if fn then return fn(...) end
-  end
-end
-
---- A function that fails the spec if it is ever called.
-function H.must_not_call(msg)
-  return function()
-    error("must_not_call: " .. (msg or "called"), 2)
-  end
-end
-
-local function check_calls()
-  local list = expected
-  expected = {}
-  for _, rec in ipairs(list) do
-    if rec.calls ~= rec.n then
-      error(("must_call at %s: expected %d call(s), got %d"):format(
-        rec.where or "?", rec.n, rec.calls), 0)
-    end
-  end
-end
-
---- Runs the loop until nothing referenced is left (at most timeout ms,
---- default 5000), then checks must_call counts.
-function H.run(timeout)
-  local ok, err = pcall(lnet.run, { timeout = timeout or 5000 })
-  if not ok then
-    expected = {}
-    if type(err) == "table" and err.code == "ETIMEDOUT" then
-      H.cleanup()
-      error("loop still busy after the spec's timeout: " .. tostring(err.message), 0)
-    end
-    error(err, 0)
-  end
-  check_calls()
-  return err
-end
-
---- Closes whatever a spec left open and lets the loop finish it.
-function H.cleanup()
-  expected = {}
-  core.close_all()
-  for _ = 1, 10 do
-    local ok = pcall(lnet.run, { mode = "nowait" })
-    if ok and not core.alive() then break end
-  end
-end
+local H = {
+  lnet = async.lnet,
+  run = async.run,
+  must_call = async.must_call,
+  must_not_call = async.must_not_call,
+  cleanup = async.cleanup,
+}
 
 --- Runs `lnet` (the built interpreter) with a shell command line; returns
 --- exit code, stdout, stderr.
