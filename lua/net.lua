@@ -624,8 +624,7 @@ function Socket:done(data, enc, cb)
   if self._wdone or self.destroyed then
     if cb then
       if self._finished then
-        nextTick(cb, errors.ERR_STREAM_ALREADY_FINISHED
-          and errors.ERR_STREAM_ALREADY_FINISHED("end") or nil)
+        nextTick(cb, errors.ERR_STREAM_ALREADY_FINISHED("end"))
       elseif self.destroyed then
         nextTick(cb, errors.ERR_STREAM_DESTROYED("end"))
       else
