@@ -45,13 +45,24 @@ local function dofile_(path, args)
   return docall(fn, table.unpack(args, 1, args.n))
 end
 
+-- A callback's traceback ends with the frames that called it (libuv's
+-- side, lnet.run, this file): only the callback's part is worth reading.
+local function callback_traceback(tb)
+  if type(tb) ~= "string" then return nil end
+  local cut = tb:find("\n[^\n]*%[C%]: in function 'lnet%.core%.run'")
+  if cut then
+    tb = tb:sub(1, cut - 1):gsub("\n%s*%[C%]: in %?$", "")
+  end
+  return tb
+end
+
 -- Runs the loop; a callback's error is reported with its own traceback.  In
 -- the REPL the loop carries on after a report, as Node's REPL does.
 local function run_loop(interactive)
   while true do
     local ok, err = pcall(lnet.run)
     if ok then return true end
-    report(err, core.traceback())
+    report(err, callback_traceback(core.traceback()))
     if not interactive then return false end
   end
 end
