@@ -76,12 +76,6 @@ local function to_backlog(x)
   return nil
 end
 
-local function check_function(fn, name)
-  if type(fn) ~= "function" then
-    error(errors.ERR_INVALID_ARG_TYPE(name, "function", fn), 3)
-  end
-end
-
 local function check_boolean(v, name)
   if v ~= nil and type(v) ~= "boolean" then
     error(errors.ERR_INVALID_ARG_TYPE(name, "boolean", v), 4)
@@ -115,9 +109,8 @@ Socket.allowHalfOpen = false
 Socket.writableHighWaterMark = DEFAULT_HWM
 Socket.readableHighWaterMark = DEFAULT_HWM
 
-local EMPTY = setmetatable({}, { __newindex = function()
-  error("net: internal constant", 2)
-end })
+-- "No address": read by the getters below, never handed out.
+local EMPTY = {}
 
 -- Remote address, cached once read while connected (Node keeps it after
 -- destroy); Unix sockets have none, as in Node.
@@ -197,9 +190,10 @@ local SocketMT = {
   end,
 }
 
-local function new_socket(fields)
-  local s = setmetatable(fields, SocketMT)
-  return s
+-- The handle's timer takes whole milliseconds; a fraction still counts.
+local function timer_ms(ms)
+  if ms > 0 and ms < 1 then return 1 end
+  return floor(ms)
 end
 
 -- A fresh handle for a socket about to connect, with what was asked of
@@ -216,7 +210,7 @@ local function new_handle(self, pipe)
   end
   if self._unref then h:unref() end
   local t = self.timeout
-  if t and t > 0 then h:set_timeout(t) end
+  if t and t > 0 then h:set_timeout(timer_ms(t)) end
   self._handle = h
   return h
 end
@@ -246,7 +240,7 @@ end
 --- net.Socket.new([options]): options fd, allowHalfOpen, readable,
 --- writable, highWaterMark, noDelay, keepAlive, keepAliveInitialDelay.
 function Socket.new(options)
-  local self = new_socket({})
+  local self = setmetatable({}, SocketMT)
   if type(options) == "number" then options = { fd = options } end
   if options == nil then return self end
   if type(options) ~= "table" then
@@ -506,7 +500,7 @@ end
 
 function write_slow(self, data, enc, cb)
   if type(enc) == "function" then enc, cb = nil, enc end
-  if cb ~= nil then check_function(cb, "cb") end
+  if cb ~= nil then errors.check_function(cb, "cb") end
   local n
   if type(data) == "string" then
     n = #data
@@ -619,7 +613,7 @@ function Socket:done(data, enc, cb)
   elseif type(enc) == "function" then
     enc, cb = nil, enc
   end
-  if cb ~= nil then check_function(cb, "cb") end
+  if cb ~= nil then errors.check_function(cb, "cb") end
   if data ~= nil then self:write(data, enc) end
   if self._wdone or self.destroyed then
     if cb then
@@ -758,8 +752,8 @@ local function connected(self)
   if self._flowing then read_start(self) end
 end
 
--- Binds the local side of a connect; false after destroying on error.
-local function bind_local(self, h, fam, address, port)
+-- Binds the local side of a connect -> 0 or errno, and the address used.
+local function bind_local(h, fam, address, port)
   address = address or (fam == 6 and "::" or "0.0.0.0")
   local r = h:bind(address, port or 0)
   if r == 0 and port and port > 0 then
@@ -767,8 +761,7 @@ local function bind_local(self, h, fam, address, port)
     local _, got = h:getsockname()
     if got and got ~= port then r = core.errno.EADDRINUSE end
   end
-  if r ~= 0 then return r, address end
-  return 0, address
+  return r, address
 end
 
 local function internal_connect(self, address, port, fam, laddr, lport)
@@ -780,7 +773,7 @@ local function internal_connect(self, address, port, fam, laddr, lport)
   end
   if laddr or (lport and lport ~= 0) then
     local r
-    r, laddr = bind_local(self, h, fam, laddr, lport)
+    r, laddr = bind_local(h, fam, laddr, lport)
     if r ~= 0 then
       return self:destroy(errors.uv(r, "bind", laddr, lport))
     end
@@ -792,10 +785,6 @@ local function internal_connect(self, address, port, fam, laddr, lport)
   if r ~= 0 then
     return self:destroy(errors.uv(r, "connect", address, port))
   end
-end
-
-local function connect_error(self, err)
-  self:destroy(err)
 end
 
 -- autoSelectFamily (Node 20's internalConnectMultiple): try each address
@@ -835,7 +824,7 @@ function attempt_next(self, ctx, canceled)
   local laddr
   if ctx.localPort and ctx.localPort ~= 0 then
     local r
-    r, laddr = bind_local(self, h, fam, nil, ctx.localPort)
+    r, laddr = bind_local(h, fam, nil, ctx.localPort)
     if r ~= 0 then
       ctx.errors[#ctx.errors + 1] =
         errors.uv(r, "bind", laddr, ctx.localPort)
@@ -927,7 +916,7 @@ local function invalid_address(self, a, family, o)
   elseif family ~= 4 and family ~= 6 then
     err = errors.ERR_INVALID_ADDRESS_FAMILY(family, o.host, o.port)
   end
-  if err then nextTick(connect_error, self, err) end
+  if err then nextTick(Socket.destroy, self, err) end
   return err
 end
 
@@ -999,8 +988,7 @@ local function lookup_and_connect(self, o)
   local timeout = o.autoSelectFamilyAttemptTimeout
   if timeout ~= nil then
     timeout = errors.check_integer(timeout,
-      "options.autoSelectFamilyAttemptTimeout",
-      1)
+      "options.autoSelectFamilyAttemptTimeout", 1)
     if timeout < 10 then timeout = 10 end
   else
     timeout = auto_select_timeout
@@ -1015,20 +1003,19 @@ local function lookup_and_connect(self, o)
     return
   end
   local lookup = o.lookup
-  if lookup ~= nil then check_function(lookup, "options.lookup") end
+  if lookup ~= nil then errors.check_function(lookup, "options.lookup") end
   local family = o.family
   if family == "IPv4" then family = 4
   elseif family == "IPv6" then family = 6
   elseif family ~= 4 and family ~= 6 then family = 0 end
   local hints = o.hints or 0
   if family == 0 and hints == 0 then hints = core.AI_ADDRCONFIG or 0 end
-  self._host = host
   if family == 0 and not laddr and auto then
     resolve(self, lookup, host, family, hints, true, function(err, list)
       if not self.connecting then return end
       if err then
         emit(self, "lookup", err, nil, nil, host)
-        nextTick(connect_error, self, err)
+        nextTick(Socket.destroy, self, err)
         return
       end
       lookup_multiple(self, o, host, port, lport, timeout, list)
@@ -1040,7 +1027,7 @@ local function lookup_and_connect(self, o)
     emit(self, "lookup", err, a.address, a.family, host)
     if not self.connecting then return end
     if err then
-      nextTick(connect_error, self, err)
+      nextTick(Socket.destroy, self, err)
     elseif not invalid_address(self, a.address, a.family, o) then
       internal_connect(self, a.address, port, a.family, laddr, lport)
     end
@@ -1113,13 +1100,10 @@ function Socket:setTimeout(ms, cb)
     error(errors.ERR_OUT_OF_RANGE("msecs", "a non-negative finite number",
       ms), 2)
   end
-  if cb ~= nil then check_function(cb, "callback") end
-  local t = ms
-  if t > 0 and t < 1 then t = 1 end
-  t = floor(t)
+  if cb ~= nil then errors.check_function(cb, "callback") end
   self.timeout = ms
   local h = self._handle
-  if h then h:set_timeout(t) end
+  if h then h:set_timeout(timer_ms(ms)) end
   if cb then
     if ms == 0 then self:removeListener("timeout", cb)
     else self:once("timeout", cb) end
@@ -1244,8 +1228,9 @@ function Socket:pipe(dest, opts)
   end
   if dest.on then
     dest:on("drain", p.ondrain)
-    dest:once("close", p.onclose)
-    dest:once("finish", p.onclose)
+    -- on, not once: unpipe removes them, and once would wrap each in a table.
+    dest:on("close", p.onclose)
+    dest:on("finish", p.onclose)
     dest:on("error", p.onerror)
     if dest.emit then dest:emit("pipe", self) end
   end
@@ -1306,7 +1291,7 @@ function Server.new(options, listener)
     end
   end
   if listener ~= nil then
-    check_function(listener, "connectionListener")
+    errors.check_function(listener, "connectionListener")
     self:on("connection", listener)
   end
   return self
@@ -1523,7 +1508,8 @@ function Server:onconnection(client)
     emit(self, "drop", info)
     return
   end
-  local s = new_socket({ _handle = client, _wh = client, server = self })
+  local s = setmetatable({ _handle = client, _wh = client, server = self },
+    SocketMT)
   client:set_owner(s)
   if self._pipeName then s._pipe = true end
   if self.allowHalfOpen then s.allowHalfOpen = true end
@@ -1551,7 +1537,7 @@ end
 --- server:close([cb]): stop accepting; 'close' once every connection ended.
 function Server:close(cb)
   if cb ~= nil then
-    check_function(cb, "cb")
+    errors.check_function(cb, "cb")
     if self._handle then
       self:once("close", cb)
     else
@@ -1580,7 +1566,7 @@ function Server:address()
 end
 
 function Server:getConnections(cb)
-  check_function(cb, "cb")
+  errors.check_function(cb, "cb")
   nextTick(cb, nil, self._connections)
   return self
 end
