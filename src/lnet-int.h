@@ -31,8 +31,10 @@
 typedef struct lnet_luasrc {
   const char *name;       /* module name: "lnet.errors" */
   const char *chunkname;  /* "@lua/lnet/errors.lua" */
-  const char *code;
-  int size;
+  const char *code;       /* the source text */
+  size_t size;
+  const char *bytecode;   /* precompiled by the build's Lua (faster) */
+  size_t bcsize;
 } lnet_luasrc;
 
 extern const lnet_luasrc lnet__luasrc[];
