@@ -138,11 +138,12 @@ static int push_addr(lua_State *L, const struct sockaddr_storage *sa) {
 }
 
 
-static int tcp_getsockname(lua_State *L) {
+typedef int (*name_fn)(const uv_tcp_t *, struct sockaddr *, int *);
+
+static int push_name(lua_State *L, name_fn fn) {
   struct sockaddr_storage sa;
   int len = (int)sizeof sa;
-  int r = uv_tcp_getsockname(&check_tcp(L)->u.tcp, (struct sockaddr *)&sa,
-                             &len);
+  int r = fn(&check_tcp(L)->u.tcp, (struct sockaddr *)&sa, &len);
   if (r != 0) {
     lua_pushnil(L);
     lua_pushinteger(L, r);
@@ -152,17 +153,14 @@ static int tcp_getsockname(lua_State *L) {
 }
 
 
+/* t:getsockname(), t:getpeername() -> address, port, family | nil, errno */
+static int tcp_getsockname(lua_State *L) {
+  return push_name(L, uv_tcp_getsockname);
+}
+
+
 static int tcp_getpeername(lua_State *L) {
-  struct sockaddr_storage sa;
-  int len = (int)sizeof sa;
-  int r = uv_tcp_getpeername(&check_tcp(L)->u.tcp, (struct sockaddr *)&sa,
-                             &len);
-  if (r != 0) {
-    lua_pushnil(L);
-    lua_pushinteger(L, r);
-    return 2;
-  }
-  return push_addr(L, &sa);
+  return push_name(L, uv_tcp_getpeername);
 }
 
 
