@@ -336,7 +336,8 @@ describe("net.Socket", function()
     local srv
     srv = serve(function(c)
       c:write("first")
-      later(30, function() c:done("second") end)
+      -- "second" leaves only once the client, already paused, asks for it.
+      c:on("data", function() c:done("second") end)
     end, function(port)
       local s = net.connect(port, "127.0.0.1")
       local got = {}
@@ -344,6 +345,7 @@ describe("net.Socket", function()
         got[#got + 1] = d
         if #got == 1 then
           s:pause()
+          s:write("more")
           later(100, function()
             assert.same({ "first" }, got)
             s:resume()
@@ -397,15 +399,16 @@ describe("net.Socket", function()
       t = timers.setInterval(function()
         n = n + 1
         c:write("x")
-        if n == 8 then timers.clearInterval(t) end
-      end, 15)
+        if n == 10 then timers.clearInterval(t) end
+      end, 10)
     end, function(port)
       local s = net.connect(port, "127.0.0.1")
       s:resume()
       local start = lnet.now()
-      s:setTimeout(60)
+      s:setTimeout(150)
       s:on("timeout", h.must_call(function()
-        assert.is_true(lnet.now() - start >= 100)
+        -- 100 ms of writes, then 150 ms of silence: not before 200 ms.
+        assert.is_true(lnet.now() - start >= 200)
         s:destroy()
         srv:close()
       end))
