@@ -10,13 +10,7 @@ local core = require("lnet.core")
 local net = require("net")
 local tick = require("lnet.tick")
 
-local function has_ipv6()
-  local t = core.tcp_new(nil)
-  local ok = t ~= nil and t:bind("::1", 0) == 0
-  if t then t:close() end
-  return ok
-end
-local v6 = has_ipv6() and it or pending
+local v6 = require("spec.net_support").has_ipv6() and it or pending
 
 -- A port nothing listens on: bound, then closed (a free port on loopback).
 local function closed_port(host)

@@ -7,17 +7,10 @@
 -- running the same steps under node.
 local h = require("spec.helper")
 local lnet = require("lnet")
-local core = require("lnet.core")
 local net = require("net")
 local timers = require("timers")
 
-local function has_ipv6()
-  local t = core.tcp_new(nil)
-  local ok = t ~= nil and t:bind("::1", 0) == 0
-  if t then t:close() end
-  return ok
-end
-local v6 = has_ipv6() and it or pending
+local v6 = require("spec.net_support").has_ipv6() and it or pending
 
 -- A server on 127.0.0.1 (or host) calling onconn for each connection; the
 -- listening callback gets the port.
