@@ -1327,10 +1327,10 @@ local function start_listening(self, h, backlog, address, port)
   return true
 end
 
-local function bind_tcp(self, address, port, ipv6only)
+local function bind_tcp(self, address, port, ipv6only, reuseport)
   local h, err = core.tcp_new(self)
   if not h then return nil, err end
-  local r = h:bind(address, port, ipv6only)
+  local r = h:bind(address, port, ipv6only, reuseport)
   if r ~= 0 then
     h:set_owner(nil)
     h:close()
@@ -1341,17 +1341,17 @@ end
 
 -- Binds address:port (no address: "::" dual-stack, else "0.0.0.0") and
 -- listens.
-local function listen_tcp(self, address, port, backlog, ipv6only)
+local function listen_tcp(self, address, port, backlog, ipv6only, reuseport)
   local h, err
   if address == nil then
     address = "::"
-    h, err = bind_tcp(self, address, port, ipv6only)
+    h, err = bind_tcp(self, address, port, ipv6only, reuseport)
     if not h then
       address = "0.0.0.0"
-      h, err = bind_tcp(self, address, port, ipv6only)
+      h, err = bind_tcp(self, address, port, ipv6only, reuseport)
     end
   else
-    h, err = bind_tcp(self, address, port, ipv6only)
+    h, err = bind_tcp(self, address, port, ipv6only, reuseport)
   end
   if not h then
     nextTick(emit_error, self, errors.uv(err, "listen", address, port))
@@ -1467,20 +1467,21 @@ function Server:listen(...)
     local host = o.host
     if host ~= nil and host ~= "" then
       if isIP(host) ~= 0 then
-        listen_tcp(self, host, port, backlog, o.ipv6Only)
+        listen_tcp(self, host, port, backlog, o.ipv6Only, o.reusePort)
       else
         local r = core.getaddrinfo(host, 0, 0, function(e, list)
           if e or #list == 0 then
             emit(self, "error",
               errors.dns(e or core.errno.EAI_NONAME, host))
           else
-            listen_tcp(self, list[1].address, port, backlog, o.ipv6Only)
+            listen_tcp(self, list[1].address, port, backlog, o.ipv6Only,
+              o.reusePort)
           end
         end)
         if r ~= 0 then nextTick(emit_error, self, errors.dns(r, host)) end
       end
     else
-      listen_tcp(self, nil, port, backlog, o.ipv6Only)
+      listen_tcp(self, nil, port, backlog, o.ipv6Only, o.reusePort)
     end
     return self
   end

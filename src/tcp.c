@@ -2,8 +2,11 @@
 ** tcp.c: uv_tcp_t -- bind, connect, addresses, socket options.  Reading,
 ** writing and listening are the stream methods (stream.c).
 */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "lnet-int.h"
 
@@ -46,11 +49,42 @@ static int get_addr(lua_State *L, int idx, struct sockaddr_storage *sa) {
 }
 
 
-/* t:bind(address, port[, ipv6only]) -> 0 / errno */
+/*
+** SO_REUSEPORT (listen's reusePort), which libuv 1.44 has no flag for: the
+** socket is made here, if libuv has not made it yet, so that the option is
+** set before bind.
+*/
+static int set_reuseport(lnet_handle *h, int family) {
+#ifdef SO_REUSEPORT
+  uv_os_fd_t fd;
+  int on = 1, r;
+  if (uv_fileno(&h->u.handle, &fd) != 0) {
+    fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return -errno;
+    if ((r = uv_tcp_open(&h->u.tcp, fd)) != 0) {
+      close(fd);
+      return r;
+    }
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+    return -errno;
+  return 0;
+#else
+  (void)h;
+  (void)family;
+  return UV_ENOTSUP;
+#endif
+}
+
+
+/* t:bind(address, port[, ipv6only[, reuseport]]) -> 0 / errno */
 static int tcp_bind(lua_State *L) {
   lnet_handle *h = check_tcp(L);
   struct sockaddr_storage sa;
   int r = get_addr(L, 2, &sa);
+  if (r == 0 && lua_toboolean(L, 5))
+    r = set_reuseport(h, sa.ss_family);
   if (r == 0)
     r = uv_tcp_bind(&h->u.tcp, (struct sockaddr *)&sa,
                     lua_toboolean(L, 4) ? UV_TCP_IPV6ONLY : 0);
