@@ -174,6 +174,9 @@ static int pmain(lua_State *L) {
     return 1;
   }
   luaL_checkversion(L);
+  /* Generational GC, as lua.c: most of a server's garbage is short-lived
+  ** (chunks, events), and it roughly halves the time per echoed message. */
+  lua_gc(L, LUA_GCGEN, 0, 0);
   luaL_openlibs(L);
   lnet_openlibs(L);
   lua_getglobal(L, "require");
