@@ -7,8 +7,9 @@
 -- compares what it received with Buffer.equals and lnet compares with
 -- string equality (stronger than a checksum, and no hash needed in Lua).
 -- Also the error fields of a connect to a closed port (IPv4, IPv6) and to a
--- missing Unix path, compared with what node reports for the same connect.
--- The node scripts are spec/node/interop_peer.js and connect_error.js;
+-- missing Unix path, and of a listen on a TCP port or Unix path in use,
+-- compared with what node reports for the same step.  The node scripts are
+-- spec/node/interop_peer.js, connect_error.js and listen_error.js;
 -- every spec is pending when node is not installed.
 local h = require("spec.helper")
 local core = require("lnet.core")
@@ -405,7 +406,35 @@ local function compare_error(connect, ...)
   return want.error, got
 end
 
-describe("net connect errors compared with node", function()
+-- Holds an address with a first lnet server (listen_args), then lets
+-- listen_error.js and a second lnet server both try it, and compares.
+local function compare_listen_error(listen_args, node_args)
+  local first = net.createServer()
+  local want, got
+  first:listen(table.unpack(listen_args))
+  first:on("listening", h.must_call(function()
+    local code, out, err = h.sh(node_cmd("listen_error.js",
+      table.unpack(node_args)))
+    assert.equal(0, code, "node failed: " .. err)
+    want = decode(out:match("[^\n]+"))
+    local second = net.createServer()
+    second:on("listening", h.must_not_call("the address was free"))
+    second:on("error", h.must_call(function(e)
+      got = e
+      first:close()
+    end))
+    second:listen(table.unpack(listen_args))
+  end))
+  h.run()
+  assert.same({ "error" }, want.events)
+  for _, k in ipairs(FIELDS) do
+    assert.equal(want.error[k], got[k], "field " .. k)
+  end
+  assert.equal(want.error.string, tostring(got))
+  return want.error, got
+end
+
+describe("net errors compared with node", function()
   after_each(h.cleanup)
 
   it_node("a closed IPv4 port: same fields as node", function()
@@ -431,5 +460,20 @@ describe("net connect errors compared with node", function()
     end, "unix", path)
     assert.equal("ENOENT", want.code)
     assert.is_nil(want.port)
+  end)
+
+  it_node("listen on a TCP port in use: same fields as node", function()
+    local port = closed_port("127.0.0.1")
+    local want = compare_listen_error({ port, "127.0.0.1" },
+      { "tcp", "127.0.0.1", port })
+    assert.equal("EADDRINUSE", want.code)
+  end)
+
+  it_node("listen on a Unix path in use: same fields as node", function()
+    local path = h.tmpname(".sock")
+    finally(function() os.remove(path) end)
+    local want = compare_listen_error({ path }, { "unix", path })
+    assert.equal("EADDRINUSE", want.code)
+    assert.equal(-1, want.port)
   end)
 end)
