@@ -249,6 +249,14 @@ int lnet__pusherr(lua_State *L, int status) {
   return 1;
 }
 
+
+/* Pushes nil, errno: the failure of a call that returns values. */
+int lnet__pushfail(lua_State *L, int status) {
+  lua_pushnil(L);
+  lua_pushinteger(L, status);
+  return 2;
+}
+
 /* }====================================================================== */
 
 

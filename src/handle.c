@@ -89,7 +89,13 @@ lnet_handle *lnet__check_handle(lua_State *L, int idx, const char *tname) {
 
 /* Any lnet handle at idx, which must be open. */
 lnet_handle *lnet__check_open(lua_State *L, int idx) {
-  lnet_handle *h = lnet__check_handle(L, idx, NULL);
+  return lnet__check_kind(L, idx, NULL);
+}
+
+
+/* The handle at idx, of class tname (NULL: any), which must be open. */
+lnet_handle *lnet__check_kind(lua_State *L, int idx, const char *tname) {
+  lnet_handle *h = lnet__check_handle(L, idx, tname);
   if (h->state != LNET_OPEN)
     luaL_error(L, "lnet: handle is closed");
   return h;

@@ -95,11 +95,13 @@ lnet_ctx *lnet__ctx(lua_State *L);
 int lnet__call(lnet_ctx *ctx, lua_CFunction fn, void *p);
 void lnet__keep_error(lnet_ctx *ctx);
 int lnet__pusherr(lua_State *L, int status);
+int lnet__pushfail(lua_State *L, int status);
 
 /* handle.c */
 lnet_handle *lnet__handle_new(lua_State *L, const char *tname, int owner);
 lnet_handle *lnet__check_handle(lua_State *L, int idx, const char *tname);
 lnet_handle *lnet__check_open(lua_State *L, int idx);
+lnet_handle *lnet__check_kind(lua_State *L, int idx, const char *tname);
 int lnet__push_method(lua_State *L, lnet_handle *h, const char *name);
 void lnet__anchor(lua_State *L, lnet_handle *h, int idx);
 void lnet__unanchor(lua_State *L, lnet_handle *h);

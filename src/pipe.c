@@ -10,10 +10,7 @@
 
 
 static lnet_handle *check_pipe(lua_State *L) {
-  lnet_handle *h = lnet__check_handle(L, 1, PIPE);
-  if (h->state != LNET_OPEN)
-    luaL_error(L, "lnet: handle is closed");
-  return h;
+  return lnet__check_kind(L, 1, PIPE);
 }
 
 
@@ -71,11 +68,8 @@ static int push_name(lua_State *L, name_fn fn) {
   char buf[1024];
   size_t len = sizeof buf;
   int r = fn(&check_pipe(L)->u.pipe, buf, &len);
-  if (r != 0) {
-    lua_pushnil(L);
-    lua_pushinteger(L, r);
-    return 2;
-  }
+  if (r != 0)
+    return lnet__pushfail(L, r);
   lua_pushlstring(L, buf, len);
   return 1;
 }

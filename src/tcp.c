@@ -14,10 +14,7 @@
 
 
 static lnet_handle *check_tcp(lua_State *L) {
-  lnet_handle *h = lnet__check_handle(L, 1, TCP);
-  if (h->state != LNET_OPEN)
-    luaL_error(L, "lnet: handle is closed");
-  return h;
+  return lnet__check_kind(L, 1, TCP);
 }
 
 
@@ -27,11 +24,8 @@ static int tcp_new(lua_State *L) {
   lnet_handle *h = lnet__handle_new(L, TCP, 1);
   int r = uv_tcp_init_ex(h->ctx->loop, &h->u.tcp, family == 4 ? AF_INET :
                          family == 6 ? AF_INET6 : AF_UNSPEC);
-  if (r != 0) {
-    lua_pushnil(L);
-    lua_pushinteger(L, r);
-    return 2;
-  }
+  if (r != 0)
+    return lnet__pushfail(L, r);
   h->state = LNET_OPEN;
   lnet__anchor(L, h, -1);
   return 1;
@@ -157,11 +151,8 @@ static int push_addr(lua_State *L, const struct sockaddr_storage *sa) {
   }
   else
     r = UV_EAFNOSUPPORT;
-  if (r != 0) {
-    lua_pushnil(L);
-    lua_pushinteger(L, r);
-    return 2;
-  }
+  if (r != 0)
+    return lnet__pushfail(L, r);
   lua_pushstring(L, ip);
   lua_pushinteger(L, port);
   if (sa->ss_family == AF_INET)
@@ -178,11 +169,8 @@ static int push_name(lua_State *L, name_fn fn) {
   struct sockaddr_storage sa;
   int len = (int)sizeof sa;
   int r = fn(&check_tcp(L)->u.tcp, (struct sockaddr *)&sa, &len);
-  if (r != 0) {
-    lua_pushnil(L);
-    lua_pushinteger(L, r);
-    return 2;
-  }
+  if (r != 0)
+    return lnet__pushfail(L, r);
   return push_addr(L, &sa);
 }
 

@@ -9,10 +9,7 @@
 
 
 static lnet_handle *check_timer(lua_State *L) {
-  lnet_handle *h = lnet__check_handle(L, 1, TIMER);
-  if (h->state != LNET_OPEN)
-    luaL_error(L, "lnet: handle is closed");
-  return h;
+  return lnet__check_kind(L, 1, TIMER);
 }
 
 

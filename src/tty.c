@@ -11,11 +11,8 @@ static int tty_new(lua_State *L) {
   int fd = (int)luaL_checkinteger(L, 2);
   lnet_handle *h = lnet__handle_new(L, TTY, 1);
   int r = uv_tty_init(h->ctx->loop, &h->u.tty, fd, 0);
-  if (r != 0) {
-    lua_pushnil(L);
-    lua_pushinteger(L, r);
-    return 2;
-  }
+  if (r != 0)
+    return lnet__pushfail(L, r);
   h->state = LNET_OPEN;
   lnet__anchor(L, h, -1);
   return 1;
@@ -26,10 +23,8 @@ static int tty_new(lua_State *L) {
 static int tty_set_mode(lua_State *L) {
   static const char *const modes[] = {"normal", "raw", NULL};
   static const uv_tty_mode_t uvmodes[] = {UV_TTY_MODE_NORMAL, UV_TTY_MODE_RAW};
-  lnet_handle *h = lnet__check_handle(L, 1, TTY);
+  lnet_handle *h = lnet__check_kind(L, 1, TTY);
   int m = luaL_checkoption(L, 2, NULL, modes);
-  if (h->state != LNET_OPEN)
-    return luaL_error(L, "lnet: handle is closed");
   return lnet__pusherr(L, uv_tty_set_mode(&h->u.tty, uvmodes[m]));
 }
 
