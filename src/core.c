@@ -102,6 +102,18 @@ static lnet_ctx *ctx_open(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   ctx->L = lua_tothread(L, -1);
   lua_pop(L, 1);
+  {
+    static const char *const names[] = {
+#define XX(id, name) name,
+      LNET_CALLBACKS(XX)
+#undef XX
+    };
+    int i;
+    for (i = 0; i < LNET_NCALLBACKS; i++) {
+      lua_pushstring(L, names[i]);
+      ctx->names[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+  }
   ctx->readbuf = (char *)malloc(LNET_READBUF_SIZE);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &HOSTLOOP_KEY);
   loop = (uv_loop_t *)lua_touserdata(L, -1);

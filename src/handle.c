@@ -61,10 +61,14 @@ lnet_handle *lnet__handle_new(lua_State *L, const char *tname, int owner) {
 }
 
 
+/* Key of the mark every lnet handle metatable carries (no string hash). */
+static const char HANDLE_MARK = 'h';
+
+
 static int is_lnet_handle(lua_State *L, int idx) {
   int ok = 0;
   if (lua_getmetatable(L, idx)) {
-    ok = lua_getfield(L, -1, "__lnet") != LUA_TNIL;
+    ok = lua_rawgetp(L, -1, &HANDLE_MARK) != LUA_TNIL;
     lua_pop(L, 2);
   }
   return ok;
@@ -120,22 +124,47 @@ void lnet__unanchor(lua_State *L, lnet_handle *h) {
 
 
 /*
-** Pushes owner.name and owner (ready for lua_call(L, nargs + 1, ...)) and
-** returns 1, or pushes nothing and returns 0 when the handle is not anchored,
-** has no owner, or the owner has no such method.
+** Pushes the owner's method for cb and the owner (ready for
+** lua_call(L, nargs + 1, ...)) and returns 1, or pushes nothing and returns
+** 0 when the handle is not anchored, has no owner, or the owner has no such
+** method.  The method is looked for on the owner itself (a per-object
+** override), then on its metatable (where lnet's classes put their
+** callbacks, so that no __index function runs per read), then by ordinary
+** indexing.
 */
-int lnet__push_method(lua_State *L, lnet_handle *h, const char *name) {
+int lnet__push_method(lua_State *L, lnet_handle *h, lnet_callback cb) {
   int base = lua_gettop(L);
   if (h->ref == LUA_NOREF)
     return 0;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
-  if (lua_getiuservalue(L, -1, 1) == LUA_TNIL ||
-      lua_getfield(L, -1, name) == LUA_TNIL) {
-    lua_settop(L, base);
-    return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);           /* ud */
+  if (lua_getiuservalue(L, -1, 1) == LUA_TNIL)         /* ud owner */
+    goto none;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->ctx->names[cb]); /* ud owner name */
+  if (lua_type(L, -2) == LUA_TTABLE) {
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, -3) != LUA_TNIL)                 /* ud owner name m */
+      goto found;
+    lua_pop(L, 1);
+    if (lua_getmetatable(L, -2)) {                     /* ud owner name mt */
+      lua_pushvalue(L, -2);
+      if (lua_rawget(L, -2) != LUA_TNIL) {             /* ... mt m */
+        lua_remove(L, -2);
+        goto found;
+      }
+      lua_pop(L, 2);
+    }
   }
-  lua_replace(L, -3);  /* method, owner */
+  lua_pushvalue(L, -1);
+  if (lua_gettable(L, -3) == LUA_TNIL)                 /* ud owner name m */
+    goto none;
+found:
+  /* ud owner name method -> method owner */
+  lua_replace(L, base + 1);
+  lua_pop(L, 1);
   return 1;
+none:
+  lua_settop(L, base);
+  return 0;
 }
 
 
@@ -146,7 +175,7 @@ static void free_cb(uv_handle_t *handle) {
 
 static int close_p(lua_State *L) {
   lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, h, "onclose"))
+  if (lnet__push_method(L, h, LNET_ONCLOSE))
     lua_call(L, 1, 0);
   return 0;
 }
@@ -316,7 +345,7 @@ void lnet__newclass(lua_State *L, const char *tname, const luaL_Reg *meth,
                     const luaL_Reg *meth2) {
   luaL_newmetatable(L, tname);
   lua_pushboolean(L, 1);
-  lua_setfield(L, -2, "__lnet");
+  lua_rawsetp(L, -2, &HANDLE_MARK);
   lua_pushcfunction(L, handle_gc);
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, handle_close);

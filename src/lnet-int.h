@@ -40,6 +40,28 @@ typedef struct lnet_luasrc {
 extern const lnet_luasrc lnet__luasrc[];
 
 
+/*
+** The methods C calls on a handle's owner.  Their names are interned once
+** per state (ctx->names), so a callback never hashes a C string.
+*/
+#define LNET_CALLBACKS(XX) \
+  XX(ONREAD, "onread") \
+  XX(ONWRITE, "onwrite") \
+  XX(ONSHUTDOWN, "onshutdown") \
+  XX(ONCONNECT, "onconnect") \
+  XX(ONCONNECTION, "onconnection") \
+  XX(ONCLOSE, "onclose") \
+  XX(ONTIMEOUT, "ontimeout") \
+  XX(ONSIGNAL, "onsignal")
+
+typedef enum {
+#define XX(id, name) LNET_ ## id,
+  LNET_CALLBACKS(XX)
+#undef XX
+  LNET_NCALLBACKS
+} lnet_callback;
+
+
 typedef struct lnet_ctx {
   uv_loop_t *loop;
   lua_State *L;          /* main thread: every callback runs on it */
@@ -59,11 +81,15 @@ typedef struct lnet_ctx {
   char *readbuf;         /* LNET_READBUF_SIZE bytes, reused by every read */
   int readbuf_busy;
   struct lnet_handle *handles;  /* every handle not yet closed and freed */
+  int names[LNET_NCALLBACKS];   /* registry refs of the callback names */
   int nreqs;             /* requests submitted and not yet called back */
 } lnet_ctx;
 
 
 typedef enum { LNET_OPEN, LNET_CLOSING, LNET_CLOSED } lnet_state;
+
+
+
 
 typedef struct lnet_handle lnet_handle;
 
@@ -102,7 +128,7 @@ lnet_handle *lnet__handle_new(lua_State *L, const char *tname, int owner);
 lnet_handle *lnet__check_handle(lua_State *L, int idx, const char *tname);
 lnet_handle *lnet__check_open(lua_State *L, int idx);
 lnet_handle *lnet__check_kind(lua_State *L, int idx, const char *tname);
-int lnet__push_method(lua_State *L, lnet_handle *h, const char *name);
+int lnet__push_method(lua_State *L, lnet_handle *h, lnet_callback cb);
 void lnet__anchor(lua_State *L, lnet_handle *h, int idx);
 void lnet__unanchor(lua_State *L, lnet_handle *h);
 void lnet__close(lnet_handle *h);

@@ -21,7 +21,7 @@ static int signal_new(lua_State *L) {
 
 static int signal_p(lua_State *L) {
   lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, h, "onsignal")) {
+  if (lnet__push_method(L, h, LNET_ONSIGNAL)) {
     lua_pushinteger(L, h->u.signal.signum);
     lua_call(L, 2, 0);
   }

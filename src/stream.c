@@ -37,7 +37,7 @@ lnet_handle *lnet__check_stream(lua_State *L, int idx) {
 
 static int timeout_p(lua_State *L) {
   lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, h, "ontimeout"))
+  if (lnet__push_method(L, h, LNET_ONTIMEOUT))
     lua_call(L, 1, 0);
   return 0;
 }
@@ -129,7 +129,7 @@ typedef struct read_args {
 
 static int read_p(lua_State *L) {
   read_args *a = (read_args *)lua_touserdata(L, 1);
-  if (!lnet__push_method(L, a->h, "onread"))
+  if (!lnet__push_method(L, a->h, LNET_ONREAD))
     return 0;
   if (a->nread > 0) {
     lua_pushlstring(L, a->base, (size_t)a->nread);
@@ -208,7 +208,7 @@ static int write_p(lua_State *L) {
     lua_rawsetp(L, -2, a->req);
   }
   lua_pop(L, 2);
-  if (lnet__push_method(L, h, "onwrite")) {
+  if (lnet__push_method(L, h, LNET_ONWRITE)) {
     lua_pushinteger(L, a->status);
     lua_call(L, 2, 0);
   }
@@ -354,7 +354,7 @@ typedef struct req_args {
 
 static int shutdown_p(lua_State *L) {
   req_args *a = (req_args *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, a->h, "onshutdown")) {
+  if (lnet__push_method(L, a->h, LNET_ONSHUTDOWN)) {
     lua_pushinteger(L, a->status);
     lua_call(L, 2, 0);
   }
@@ -404,7 +404,7 @@ static int connection_p(lua_State *L) {
   uv_loop_t *loop = server->ctx->loop;
   int r;
   if (a->status < 0) {  /* accept failed: tell Lua, keep listening */
-    if (lnet__push_method(L, server, "onconnection")) {
+    if (lnet__push_method(L, server, LNET_ONCONNECTION)) {
       lua_pushnil(L);
       lua_pushinteger(L, a->status);
       lua_call(L, 3, 0);
@@ -427,7 +427,7 @@ static int connection_p(lua_State *L) {
     return 0;
   }
   lnet__anchor(L, client, -1);
-  if (lnet__push_method(L, server, "onconnection")) {
+  if (lnet__push_method(L, server, LNET_ONCONNECTION)) {
     lua_pushvalue(L, -3);
     lua_call(L, 2, 0);
   }

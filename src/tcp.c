@@ -94,7 +94,7 @@ typedef struct connect_args {
 
 static int connect_p(lua_State *L) {
   connect_args *a = (connect_args *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, a->h, "onconnect")) {
+  if (lnet__push_method(L, a->h, LNET_ONCONNECT)) {
     lua_pushinteger(L, a->status);
     lua_call(L, 2, 0);
   }

@@ -24,7 +24,7 @@ static int timer_new(lua_State *L) {
 
 static int timer_p(lua_State *L) {
   lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, h, "ontimeout"))
+  if (lnet__push_method(L, h, LNET_ONTIMEOUT))
     lua_call(L, 1, 0);
   return 0;
 }
