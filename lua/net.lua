@@ -30,8 +30,8 @@ local emit = EventEmitter.emit
 local nextTick = tick.nextTick
 local isIP = ip.isIP
 local type, select, setmetatable, getmetatable, tonumber, tostring, error,
-  ipairs = type, select, setmetatable, getmetatable, tonumber, tostring,
-  error, ipairs
+  ipairs, rawget = type, select, setmetatable, getmetatable, tonumber,
+  tostring, error, ipairs, rawget
 local floor, huge = math.floor, math.huge
 
 local EOF = core.errno.EOF
@@ -318,10 +318,19 @@ local function read_done(self, err)
 end
 
 -- Called by C for every chunk read: the hot path.  nil, errno at the end.
+-- emit(self, "data", chunk) is inlined: a vararg call to emit costs more
+-- than the listener call itself.  It reads the stored listeners exactly as
+-- emit does (events.lua's storage: one function, or a sequence never
+-- modified once stored), so the snapshot semantics are the same.
 function Socket:onread(chunk, err)
   if chunk then
     self.bytesRead = self.bytesRead + #chunk
-    return emit(self, "data", chunk)
+    local ev = self._events
+    local l = ev and ev.data
+    if l == nil then return end
+    if type(l) == "function" then return l(chunk) end
+    for i = 1, #l do l[i](chunk) end
+    return
   end
   return read_done(self, err)
 end
@@ -1200,8 +1209,17 @@ function Socket:pipe(dest, opts)
     self._pipes = pipes
   end
   pipes[#pipes + 1] = p
+  -- An lnet Socket without a write of its own is written with Socket.write
+  -- directly: dest:write would find the method through SocketMT's __index
+  -- function, one more Lua call per chunk.
+  local write = Socket.write
+  if getmetatable(dest) ~= SocketMT or rawget(dest, "write") ~= nil then
+    write = nil
+  end
   function p.ondata(chunk)
-    if dest:write(chunk) == false then
+    local ok
+    if write then ok = write(dest, chunk) else ok = dest:write(chunk) end
+    if ok == false then
       p.waiting = true
       self:pause()
     end
