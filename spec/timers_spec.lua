@@ -185,3 +185,22 @@ describe("timers", function()
     h.run()
   end)
 end)
+
+describe("timers set outside the loop", function()
+  after_each(h.cleanup)
+
+  it("count from the time they are set, not from the last run", function()
+    timers.setTimeout(function() end, 1)
+    lnet.run()
+    -- Synchronous work between runs: libuv's cached loop time goes stale.
+    local t0 = os.clock()
+    while os.clock() - t0 < 0.15 do end
+    local set_at = lnet.hrtime()
+    local waited
+    timers.setTimeout(h.must_call(function()
+      waited = (lnet.hrtime() - set_at) / 1e6
+    end), 100)
+    h.run()
+    assert.is_true(waited >= 95, ("fired after %.1f ms"):format(waited))
+  end)
+end)

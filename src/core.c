@@ -319,6 +319,7 @@ static int core_run(lua_State *L) {
     drain_ticks(ctx);
   ctx->timed_out = 0;
   if (!ctx->err_pending) {
+    uv_update_time(ctx->loop);  /* may be stale since the last run */
     if (timeout >= 0) {
       if (ctx->run_timer == NULL) {
         ctx->run_timer = (uv_timer_t *)malloc(sizeof *ctx->run_timer);

@@ -92,6 +92,8 @@ static int stream_set_timeout(lua_State *L) {
     uv_unref((uv_handle_t *)h->tmo);  /* as Node: it keeps nothing alive */
     h->tmo->data = h;
   }
+  if (!h->ctx->running)  /* outside the loop its cached time may be stale */
+    uv_update_time(h->ctx->loop);
   h->timeout = (uint64_t)ms;
   h->last_active = uv_now(h->ctx->loop);
   uv_timer_start(h->tmo, timeout_cb, h->timeout, 0);

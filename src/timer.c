@@ -43,6 +43,11 @@ static int timer_start(lua_State *L) {
   lnet_handle *h = check_timer(L);
   lua_Integer timeout = luaL_checkinteger(L, 2);
   lua_Integer repeat = luaL_optinteger(L, 3, 0);
+  /* Outside the loop libuv's cached time may be long stale (a script or a
+  ** spec did synchronous work since the last run): count from now.  Inside
+  ** a callback the cached time is kept, as Node does. */
+  if (!h->ctx->running)
+    uv_update_time(h->ctx->loop);
   uv_timer_start(&h->u.timer, timer_cb, timeout < 0 ? 0 : (uint64_t)timeout,
                  repeat < 0 ? 0 : (uint64_t)repeat);
   lnet__anchor(L, h, 1);
