@@ -1662,6 +1662,19 @@ function Server:unref()
 end
 
 
+-- The C core looks a callback up on the owner, then on the owner's
+-- metatable, then by indexing (lnet__push_method): copies on the
+-- metatables are found by a raw lookup, without running SocketMT's
+-- __index function on every read, write completion and connection.  The
+-- owner's own field still comes first (setEncoding's onread).  Being
+-- copies, they do not follow a later reassignment of Socket.onread etc.
+for _, name in ipairs({ "onread", "onwrite", "onshutdown", "onconnect",
+  "onclose", "ontimeout" }) do
+  SocketMT[name] = Socket[name]
+end
+ServerMT.onconnection = Server.onconnection
+
+
 ---------------------------------------------------------------------------
 -- Module functions
 ---------------------------------------------------------------------------
