@@ -190,6 +190,22 @@ local SocketMT = {
   end,
 }
 
+-- obj[name] without SocketMT's __index function when obj is an lnet
+-- Socket (same answer: the instance's own field, else the class's; methods
+-- are never computed fields).  pipe(), unpipe() and the end of a
+-- connection make a dozen such lookups, each cheaper than a Lua call.
+local function method(obj, name)
+  if getmetatable(obj) == SocketMT then
+    return rawget(obj, name) or Socket[name]
+  end
+  return obj[name]
+end
+
+-- Private fields (_x) have no class default and no getter, so the paths
+-- every connection runs through (end, finish, destroy, close) read them
+-- with rawget: same answer, without a call of the __index function when
+-- they are unset (~25 such reads per connection).
+
 -- The handle's timer takes whole milliseconds; a fraction still counts.
 local function timer_ms(ms)
   if ms > 0 and ms < 1 then return 1 end
@@ -278,20 +294,20 @@ end
 
 local function read_start(self)
   local h = self._handle
-  if h and not self.connecting and not self._eof and self._readable ~= false
-  then
+  if h and not self.connecting and not rawget(self, "_eof")
+     and rawget(self, "_readable") ~= false then
     local r = h:read_start()
     if r ~= 0 then self:destroy(errors.uv(r, "read")) end
   end
 end
 
 local function auto_end(self)
-  if not self._wdone and not self.destroyed then self:done() end
+  if not rawget(self, "_wdone") and not self.destroyed then self:done() end
 end
 
 local function emit_end(self)
   if self.destroyed then return end
-  local d = self._decoder
+  local d = rawget(self, "_decoder")
   if d then
     local rest = d:finish()
     if rest ~= "" then emit(self, "data", rest) end
@@ -299,12 +315,12 @@ local function emit_end(self)
   self._endEmitted = true
   emit(self, "end")
   if self.destroyed then return end
-  if not self.allowHalfOpen and self._writable ~= false
-     and not self._wdone then
+  if not self.allowHalfOpen and rawget(self, "_writable") ~= false
+     and not rawget(self, "_wdone") then
     -- Our side follows once writes queued until now are flushed.
     nextTick(auto_end, self)
-  elseif self._finished or self._writable == false then
-    self:destroy()
+  elseif rawget(self, "_finished") or rawget(self, "_writable") == false then
+    method(self, "destroy")(self)
   end
 end
 
@@ -598,7 +614,7 @@ end
 -- done() callbacks: at 'finish' (just before it, as Node), or with the
 -- error on destroy (on a later turn).
 local function call_finish_callbacks(self, err)
-  local list = self._onfinish
+  local list = rawget(self, "_onfinish")
   if not list then return end
   self._onfinish = nil
   for i = 1, #list do
@@ -607,12 +623,14 @@ local function call_finish_callbacks(self, err)
 end
 
 function Socket:onshutdown()
-  if self.destroyed or self._finished then return end
+  if self.destroyed or rawget(self, "_finished") then return end
   self._finished = true
   call_finish_callbacks(self)
   emit(self, "finish")
   if self.destroyed then return end
-  if self._endEmitted or self._readable == false then self:destroy() end
+  if rawget(self, "_endEmitted") or rawget(self, "_readable") == false then
+    method(self, "destroy")(self)
+  end
 end
 
 --- socket:done([data][, encoding][, cb]) -- Node's end (§5.3).
@@ -668,7 +686,7 @@ end
 -- Callbacks of writes never handed to the kernel, and of done(), get the
 -- error (as Node's errorBuffer) on destroy.
 local function fail_pending(self, err)
-  local pq = self._pq
+  local pq = rawget(self, "_pq")
   if pq then
     self._pq, self._pqBytes = nil, nil
     local e = errors.ERR_STREAM_DESTROYED("write")
@@ -676,7 +694,7 @@ local function fail_pending(self, err)
       if pq[i] then nextTick(pq[i], e) end
     end
   end
-  if self._onfinish then
+  if rawget(self, "_onfinish") then
     call_finish_callbacks(self, err or errors.ERR_STREAM_DESTROYED("end"))
   end
 end
@@ -688,7 +706,7 @@ function Socket:destroy(err)
   self.destroyed = true
   self.connecting = false
   self._wh = nil
-  local a = self._attempt
+  local a = rawget(self, "_attempt")
   if a then
     self._attempt = nil
     if a.timer then timers_module().clearTimeout(a.timer) end
@@ -699,7 +717,7 @@ function Socket:destroy(err)
   if h then
     self._handle = nil
     if err ~= nil then self._hadError = true end
-    if self._reset then h:close_reset() else h:close() end
+    if rawget(self, "_reset") then h:close_reset() else h:close() end
     -- onclose emits 'close', from libuv's close callback.
   else
     nextTick(emit_close, self, err ~= nil)
@@ -713,7 +731,7 @@ function Socket:destroy(err)
 end
 
 function Socket:onclose()
-  emit(self, "close", self._hadError == true)
+  emit(self, "close", rawget(self, "_hadError") == true)
 end
 
 --- socket:resetAndDestroy(): close with a TCP RST.
@@ -1168,17 +1186,6 @@ end
 
 ---------------------------------------------------------------------------
 -- pipe / unpipe
-
--- obj[name] without SocketMT's __index function when obj is an lnet
--- Socket (same answer: the instance's own field, else the class's; methods
--- are never computed fields).  pipe() and unpipe() make a dozen such
--- lookups per connection, and each Lua __index call costs more than this.
-local function method(obj, name)
-  if getmetatable(obj) == SocketMT then
-    return rawget(obj, name) or Socket[name]
-  end
-  return obj[name]
-end
 
 -- A pipe's state p, one array (16 bytes a slot; a hash node is 24, and 10
 -- named fields would take 16 nodes): its five listeners, in the order
