@@ -37,6 +37,15 @@ local function pack_args(...)
   return table.pack(...)
 end
 
+-- Calls fn with the arguments pack_args kept (none: no table was made).
+local function invoke(fn, a)
+  if a then
+    fn(unpack(a, 1, a.n))
+  else
+    fn()
+  end
+end
+
 
 -- {======================================================================
 -- Timeout
@@ -52,12 +61,7 @@ function Timeout:ontimeout()
   if not self._repeat then
     self._active = false
   end
-  local a = self._args
-  if a then
-    self._callback(unpack(a, 1, a.n))
-  else
-    self._callback()
-  end
+  invoke(self._callback, self._args)
 end
 
 local function new_timeout(fn, ms, rep, ...)
@@ -162,12 +166,7 @@ local function run_immediates()
     pending = pending - 1
     if not im._unrefed then refed = refed - 1 end
     if pending == 0 or refed == 0 then update_state() end
-    local a = im._args
-    if a then
-      im._callback(unpack(a, 1, a.n))
-    else
-      im._callback()
-    end
+    invoke(im._callback, im._args)
     tick.drain()
     if im == stop then break end
   end
