@@ -27,11 +27,13 @@ static void handle_free(lnet_handle *h) {
 
 
 /*
-** Pushes a new userdata of class tname pointing to a new lnet_handle, whose
-** owner is the value at index owner (0: none).  The caller initialises the
+** Pushes a new userdata of class tname pointing to a new lnet_handle for a
+** libuv handle of the given type, whose owner is the value at index owner
+** (0: none).  The caller initialises the
 ** libuv handle; until it does, the handle counts as closed.
 */
-lnet_handle *lnet__handle_new(lua_State *L, const char *tname, int owner) {
+lnet_handle *lnet__handle_new(lua_State *L, const char *tname, int owner,
+                              uv_handle_type type) {
   lnet_ctx *ctx = lnet__ctx(L);
   lnet_handle **ud, *h;
   if (owner != 0)
@@ -39,7 +41,8 @@ lnet_handle *lnet__handle_new(lua_State *L, const char *tname, int owner) {
   ud = (lnet_handle **)lua_newuserdatauv(L, sizeof *ud, 2);
   *ud = NULL;
   luaL_setmetatable(L, tname);
-  h = (lnet_handle *)calloc(1, sizeof *h);
+  h = (lnet_handle *)calloc(1, offsetof(lnet_handle, u) +
+                                uv_handle_size(type));
   if (h == NULL) {
     luaL_error(L, "lnet: not enough memory");
     return NULL;

@@ -94,15 +94,6 @@ typedef enum { LNET_OPEN, LNET_CLOSING, LNET_CLOSED } lnet_state;
 typedef struct lnet_handle lnet_handle;
 
 struct lnet_handle {
-  union {
-    uv_handle_t handle;
-    uv_stream_t stream;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-    uv_tty_t tty;
-    uv_timer_t timer;
-    uv_signal_t signal;
-  } u;
   lnet_ctx *ctx;
   lnet_handle *prev, *next;  /* in ctx->handles */
   int ref;                 /* registry ref anchoring the userdata, or NOREF */
@@ -113,6 +104,17 @@ struct lnet_handle {
   uv_timer_t *tmo;
   uint64_t timeout;        /* ms; 0 = off */
   uint64_t last_active;    /* loop time of the last read or write */
+  /* Last: only the member of the handle's kind is allocated (an idle TCP
+  ** connection does not pay for the largest kind). */
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+    uv_tty_t tty;
+    uv_timer_t timer;
+    uv_signal_t signal;
+  } u;
 };
 
 
@@ -124,7 +126,8 @@ int lnet__pusherr(lua_State *L, int status);
 int lnet__pushfail(lua_State *L, int status);
 
 /* handle.c */
-lnet_handle *lnet__handle_new(lua_State *L, const char *tname, int owner);
+lnet_handle *lnet__handle_new(lua_State *L, const char *tname, int owner,
+                              uv_handle_type type);
 lnet_handle *lnet__check_handle(lua_State *L, int idx, const char *tname);
 lnet_handle *lnet__check_open(lua_State *L, int idx);
 lnet_handle *lnet__check_kind(lua_State *L, int idx, const char *tname);

@@ -16,7 +16,7 @@ static lnet_handle *check_pipe(lua_State *L) {
 
 /* core.pipe_new(owner) -> pipe handle */
 static int pipe_new(lua_State *L) {
-  lnet_handle *h = lnet__handle_new(L, PIPE, 1);
+  lnet_handle *h = lnet__handle_new(L, PIPE, 1, UV_NAMED_PIPE);
   uv_pipe_init(h->ctx->loop, &h->u.pipe, 0);  /* cannot fail */
   h->state = LNET_OPEN;
   lnet__anchor(L, h, -1);

@@ -10,7 +10,7 @@
 
 /* core.signal_new(owner) -> signal handle; owner:onsignal(signum). */
 static int signal_new(lua_State *L) {
-  lnet_handle *h = lnet__handle_new(L, SIGNAL, 1);
+  lnet_handle *h = lnet__handle_new(L, SIGNAL, 1, UV_SIGNAL);
   int r = uv_signal_init(h->ctx->loop, &h->u.signal);
   if (r != 0)
     return luaL_error(L, "lnet: signal: %s", uv_strerror(r));
@@ -38,7 +38,7 @@ static void signal_cb(uv_signal_t *s, int signum) {
 
 /* s:start(signum) -> 0 / errno */
 static int signal_start(lua_State *L) {
-  lnet_handle *h = lnet__check_open(L, 1);
+  lnet_handle *h = lnet__check_kind(L, 1, SIGNAL);
   int r = uv_signal_start(&h->u.signal, signal_cb,
                           (int)luaL_checkinteger(L, 2));
   if (r == 0)

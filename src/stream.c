@@ -19,11 +19,16 @@
 #define SMALL_BUFS 16    /* gather writes up to this many pieces: no malloc */
 
 
+static int is_stream(const lnet_handle *h) {
+  uv_handle_type t = h->u.handle.type;
+  return t == UV_TCP || t == UV_NAMED_PIPE || t == UV_TTY;
+}
+
+
 /* The stream at idx (tcp, pipe or tty), which must be open. */
 lnet_handle *lnet__check_stream(lua_State *L, int idx) {
   lnet_handle *h = lnet__check_open(L, idx);
-  uv_handle_type t = h->u.handle.type;
-  if (t != UV_TCP && t != UV_NAMED_PIPE && t != UV_TTY)
+  if (!is_stream(h))
     luaL_typeerror(L, idx, "lnet stream");
   return h;
 }
@@ -342,7 +347,7 @@ static int stream_write(lua_State *L) {
 
 static int stream_write_queue_size(lua_State *L) {
   lnet_handle *h = lnet__check_handle(L, 1, NULL);
-  lua_pushinteger(L, h->state == LNET_OPEN ?
+  lua_pushinteger(L, h->state == LNET_OPEN && is_stream(h) ?
                   (lua_Integer)h->u.stream.write_queue_size : 0);
   return 1;
 }
@@ -414,11 +419,11 @@ static int connection_p(lua_State *L) {
     return 0;
   }
   if (server->u.handle.type == UV_TCP) {
-    client = lnet__handle_new(L, "lnet.tcp", 0);
+    client = lnet__handle_new(L, "lnet.tcp", 0, UV_TCP);
     r = uv_tcp_init(loop, &client->u.tcp);
   }
   else {
-    client = lnet__handle_new(L, "lnet.pipe", 0);
+    client = lnet__handle_new(L, "lnet.pipe", 0, UV_NAMED_PIPE);
     r = uv_pipe_init(loop, &client->u.pipe, 0);
   }
   if (r != 0)

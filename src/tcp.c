@@ -21,7 +21,7 @@ static lnet_handle *check_tcp(lua_State *L) {
 /* core.tcp_new(owner[, family]) -> tcp handle, or nil, errno. */
 static int tcp_new(lua_State *L) {
   lua_Integer family = luaL_optinteger(L, 2, 0);
-  lnet_handle *h = lnet__handle_new(L, TCP, 1);
+  lnet_handle *h = lnet__handle_new(L, TCP, 1, UV_TCP);
   int r = uv_tcp_init_ex(h->ctx->loop, &h->u.tcp, family == 4 ? AF_INET :
                          family == 6 ? AF_INET6 : AF_UNSPEC);
   if (r != 0)

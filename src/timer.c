@@ -15,7 +15,7 @@ static lnet_handle *check_timer(lua_State *L) {
 
 /* core.timer_new(owner) -> timer; owner:ontimeout() when it fires. */
 static int timer_new(lua_State *L) {
-  lnet_handle *h = lnet__handle_new(L, TIMER, 1);
+  lnet_handle *h = lnet__handle_new(L, TIMER, 1, UV_TIMER);
   uv_timer_init(h->ctx->loop, &h->u.timer);  /* cannot fail */
   h->state = LNET_OPEN;
   return 1;

@@ -9,7 +9,7 @@
 /* core.tty_new(owner, fd) -> tty handle, or nil, errno. */
 static int tty_new(lua_State *L) {
   int fd = (int)luaL_checkinteger(L, 2);
-  lnet_handle *h = lnet__handle_new(L, TTY, 1);
+  lnet_handle *h = lnet__handle_new(L, TTY, 1, UV_TTY);
   int r = uv_tty_init(h->ctx->loop, &h->u.tty, fd, 0);
   if (r != 0)
     return lnet__pushfail(L, r);
