@@ -26,10 +26,15 @@
 -- "Received an instance of Socket" messages.
 --
 -- Storage.  An instance is a plain table and owns no extra table until its
--- first listener is added: then `_events` (name -> listeners) and
--- `_eventNames` (names in insertion order, for eventNames() and for the
--- removal order of removeAllListeners(), which Node takes from the key order
--- of its _events object).  The listeners of one name are stored as:
+-- first listener is added: then one table `_events`, holding both
+-- name -> listeners and, in its array part (_events[1..#_events]), the
+-- names in insertion order (for eventNames() and for the removal order of
+-- removeAllListeners(), which Node takes from the key order of its _events
+-- object).  One table, not two: ~90 bytes less for every emitter with
+-- listeners (each connection's socket).  Number names would collide with
+-- the array part, so their listeners live in a side table _events[NUM],
+-- made only when a number is used as a name.  The listeners of one name
+-- are stored as:
 --   * the function itself, when there is exactly one plain listener;
 --   * otherwise a sequence of functions and once-wrappers.
 -- A sequence is never modified after it is stored: adding or removing builds
@@ -59,6 +64,44 @@ EventEmitter.EventEmitter = EventEmitter
 -- Read at the time a listener is added, as Node reads
 -- EventEmitter.defaultMaxListeners.  0 or math.huge means no limit.
 EventEmitter.defaultMaxListeners = 10
+
+-- The key of the side table for number names' listeners: private, so no
+-- event name can equal it.
+local NUM = {}
+
+-- Names known to be strings: a table read instead of a type() call (which
+-- pushes the type name: ~150 instructions) on the paths every connection
+-- runs (add, removeListener, emit).  They test for a number name inline
+-- and call get/set only for one.
+local STRING_NAME = {}
+for _, n in ipairs({ "data", "end", "error", "close", "finish", "drain",
+  "connect", "ready", "timeout", "lookup", "connectionAttempt",
+  "connectionAttemptFailed", "connectionAttemptTimeout", "listening",
+  "connection", "drop", "pipe", "unpipe", "newListener", "removeListener" })
+do
+  STRING_NAME[n] = true
+end
+
+local function get(ev, name)
+  if type(name) == "number" then
+    local t = ev[NUM]
+    return t and t[name]
+  end
+  return ev[name]
+end
+
+local function set(ev, name, v)
+  if type(name) == "number" then
+    local t = ev[NUM]
+    if t == nil then
+      t = {}
+      ev[NUM] = t
+    end
+    t[name] = v
+  else
+    ev[name] = v
+  end
+end
 
 
 -- {==========================================================================
@@ -131,29 +174,37 @@ local function add(self, name, listener, prepend, once)
     self:emit("newListener", name, listener)
     ev = self._events
   end
-  if ev == nil then
-    ev = {}
-    self._events = ev
-    self._eventNames = {}
-  end
-
   local entry = listener
   if once then
     entry = setmetatable({listener = listener, target = self, name = name,
       fired = false}, Once)
   end
 
-  local cur = ev[name]
+  local num = not STRING_NAME[name] and type(name) == "number"
+  if ev == nil then
+    if not num then
+      -- Sized by the constructor for its first name: no rehash.  A lone
+      -- once-wrapper still goes in a sequence (below).
+      self._events = {name, [name] = once and {entry} or entry}
+      return self
+    end
+    ev = {}
+    self._events = ev
+  end
+
+  local cur
+  if num then cur = get(ev, name) else cur = ev[name] end
   local count
   if cur == nil then
     -- A lone once-wrapper still goes in a sequence, so that a stored value
     -- is always either a function or a sequence.
-    ev[name] = once and {entry} or entry
-    local names = self._eventNames
-    names[#names + 1] = name
+    if num then set(ev, name, once and {entry} or entry)
+    else ev[name] = once and {entry} or entry end
+    ev[#ev + 1] = name
     return self
   elseif type(cur) == "function" then
-    ev[name] = prepend and {entry, cur} or {cur, entry}
+    cur = prepend and {entry, cur} or {cur, entry}
+    if num then set(ev, name, cur) else ev[name] = cur end
     count = 2
   else
     count = #cur + 1
@@ -165,7 +216,7 @@ local function add(self, name, listener, prepend, once)
       for i = 1, count - 1 do new[i] = cur[i] end
       new[count] = entry
     end
-    ev[name] = new
+    if num then set(ev, name, new) else ev[name] = new end
   end
 
   local max = self._maxListeners or EventEmitter.defaultMaxListeners
@@ -200,7 +251,15 @@ end
 -- Kept small: it runs for every chunk read from every socket.
 function EventEmitter:emit(name, ...)
   local ev = self._events
-  local l = ev and ev[name]
+  local l
+  if ev ~= nil then
+    if not STRING_NAME[name] and type(name) == "number" then
+      l = ev[NUM]
+      l = l and l[name]
+    else
+      l = ev[name]
+    end
+  end
   if l ~= nil then
     if type(l) == "function" then
       l(...)
@@ -227,19 +286,18 @@ end
 -- {==========================================================================
 -- Removing listeners.
 
-local function drop_name(self, name)
-  local names = self._eventNames
-  local n = #names
-  for i = 1, n do
-    if names[i] == name then
-      table.remove(names, i)
-      break
-    end
-  end
+local function drop_name(self, ev, name)
+  local n = #ev
   if n == 1 then
     -- The emitter is idle again: give the storage back.
     self._events = nil
-    self._eventNames = nil
+    return
+  end
+  for i = 1, n do
+    if ev[i] == name then
+      table.remove(ev, i)
+      break
+    end
   end
 end
 
@@ -250,7 +308,10 @@ function EventEmitter:removeListener(name, listener)
     check_listener(listener)
   end
   local ev = self._events
-  local cur = ev and ev[name]
+  if ev == nil then return self end
+  local num = not STRING_NAME[name] and type(name) == "number"
+  local cur
+  if num then cur = get(ev, name) else cur = ev[name] end
   if cur == nil then return self end
 
   local reported = listener
@@ -276,18 +337,19 @@ function EventEmitter:removeListener(name, listener)
       reported = cur[1].listener
     elseif left == 1 then
       local keep = cur[pos == 1 and 2 or 1]
-      ev[name] = type(keep) == "function" and keep or {keep}
+      keep = type(keep) == "function" and keep or {keep}
+      if num then set(ev, name, keep) else ev[name] = keep end
     else
       local new = {}
       for i = 1, pos - 1 do new[i] = cur[i] end
       for i = pos + 1, n do new[i - 1] = cur[i] end
-      ev[name] = new
+      if num then set(ev, name, new) else ev[name] = new end
     end
   end
 
   if left == 0 then
-    ev[name] = nil
-    drop_name(self, name)
+    if num then set(ev, name, nil) else ev[name] = nil end
+    drop_name(self, ev, name)
   end
   if left <= 1 then
     -- Node forgets the warning once the list shrinks to one listener.
@@ -310,10 +372,10 @@ function EventEmitter:removeAllListeners(name)
 
   if ev.removeListener == nil then
     if name == nil then
-      self._events, self._eventNames, self._warned = nil, nil, nil
-    elseif ev[name] ~= nil then
-      ev[name] = nil
-      drop_name(self, name)
+      self._events, self._warned = nil, nil
+    elseif get(ev, name) ~= nil then
+      set(ev, name, nil)
+      drop_name(self, ev, name)
       local warned = self._warned
       if warned then warned[name] = nil end
     end
@@ -324,16 +386,16 @@ function EventEmitter:removeAllListeners(name)
     -- Every name in insertion order, 'removeListener' itself last, so that
     -- its listeners hear about all the others.
     local names = {}
-    for i, n in ipairs(self._eventNames) do names[i] = n end
+    for i = 1, #ev do names[i] = ev[i] end
     for _, n in ipairs(names) do
       if n ~= "removeListener" then self:removeAllListeners(n) end
     end
     self:removeAllListeners("removeListener")
-    self._events, self._eventNames, self._warned = nil, nil, nil
+    self._events, self._warned = nil, nil
     return self
   end
 
-  local cur = ev[name]
+  local cur = get(ev, name)
   if type(cur) == "function" then
     self:removeListener(name, cur)
   elseif cur ~= nil then
@@ -352,7 +414,7 @@ end
 
 function EventEmitter:listeners(name)
   local ev = self._events
-  local cur = ev and ev[name]
+  local cur = ev and get(ev, name)
   if cur == nil then return {} end
   if type(cur) == "function" then return {cur} end
   local out = {}
@@ -362,7 +424,7 @@ end
 
 function EventEmitter:rawListeners(name)
   local ev = self._events
-  local cur = ev and ev[name]
+  local cur = ev and get(ev, name)
   if cur == nil then return {} end
   if type(cur) == "function" then return {cur} end
   local out = {}
@@ -374,7 +436,7 @@ end
 -- are that function (once-wrapped or not), as in Node 20.
 function EventEmitter:listenerCount(name, listener)
   local ev = self._events
-  local cur = ev and ev[name]
+  local cur = ev and get(ev, name)
   if cur == nil then return 0 end
   if type(cur) == "function" then
     if listener == nil or cur == listener then return 1 end
@@ -390,10 +452,10 @@ function EventEmitter:listenerCount(name, listener)
 end
 
 function EventEmitter:eventNames()
-  local names = self._eventNames
+  local ev = self._events
   local out = {}
-  if names then
-    for i = 1, #names do out[i] = names[i] end
+  if ev then
+    for i = 1, #ev do out[i] = ev[i] end
   end
   return out
 end

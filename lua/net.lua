@@ -1591,7 +1591,7 @@ function Server:onconnection(client)
   -- The nil fields size the table for what nearly every connection sets
   -- soon (listeners, flowing, byte counts): no rehash as they arrive.
   local s = setmetatable({ _handle = client, _wh = client, server = self,
-    _events = nil, _eventNames = nil, _flowing = nil, bytesRead = nil,
+    _events = nil, _flowing = nil, bytesRead = nil,
     bytesWritten = nil }, SocketMT)
   client:set_owner(s)
   if self._pipeName then s._pipe = true end
