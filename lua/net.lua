@@ -1189,10 +1189,18 @@ end
 
 -- A pipe's state p, one array (16 bytes a slot; a hash node is 24, and 10
 -- named fields would take 16 nodes): its five listeners, in the order
--- unpipe removes them, then src, dest, pipes (src._pipes when it was
--- made), doEnd and waiting.  The listeners close over p (ondata also over
--- write and dest), not over five separate locals.  <const>: the indexes
--- compile as literals, not upvalue reads.
+-- unpipe removes them, then src, dest, pipes, doEnd and waiting.
+--
+-- src._pipes is the single p itself while a socket has one pipe (the echo
+-- server's c:pipe(c): no list table kept by every idle connection), else a
+-- list of them.  p[P_PIPES] is what src._pipes was when p joined: p itself
+-- or the list (a single p is moved into a list, and its P_PIPES updated,
+-- when a second pipe is added or when unpipe runs), so that
+-- src._pipes == p[P_PIPES] says p's pipe set is still the current one.
+--
+-- The listeners close over p (ondata also over write and dest), not over
+-- five separate locals.  <const>: the indexes compile as literals, not
+-- upvalue reads.
 local P_DATA <const>, P_END <const>, P_DRAIN <const> = 1, 2, 3
 local P_CLOSE <const>, P_ERROR <const>, P_SRC <const> = 4, 5, 6
 local P_DEST <const>, P_PIPES <const>, P_DOEND <const> = 7, 8, 9
@@ -1213,8 +1221,16 @@ local function unpipe_one(self, p)
 end
 
 function Socket:unpipe(dest)
-  local pipes = self._pipes
+  local pipes = rawget(self, "_pipes")
   if not pipes then return self end
+  if pipes[P_SRC] == self then
+    -- A single p: as a list of one, so that listeners of what follows see
+    -- the same states as with several pipes.
+    local p = pipes
+    pipes = { p }
+    p[P_PIPES] = pipes
+    self._pipes = pipes
+  end
   for i = #pipes, 1, -1 do
     local p = pipes[i]
     if dest == nil or p[P_DEST] == dest then
@@ -1236,11 +1252,13 @@ local function pipe_ondrain(p)
   if not p[P_WAITING] then return end
   p[P_WAITING] = false
   local pipes = p[P_PIPES]
-  for i = 1, #pipes do
-    if pipes[i][P_WAITING] then return end
+  if pipes ~= p then
+    for i = 1, #pipes do
+      if pipes[i][P_WAITING] then return end
+    end
   end
   local src = p[P_SRC]
-  if src._pipes == pipes then method(src, "resume")(src) end
+  if rawget(src, "_pipes") == pipes then method(src, "resume")(src) end
 end
 
 local function pipe_onend(p)
@@ -1267,9 +1285,12 @@ end
 
 --- socket:pipe(dest[, {["end"] = bool}]) -> dest, with backpressure.
 function Socket:pipe(dest, opts)
-  local pipes = self._pipes
-  if not pipes then
-    pipes = {}
+  local pipes = rawget(self, "_pipes")
+  if pipes and pipes[P_SRC] == self then
+    -- A second pipe: the single p moves into a list.
+    local first = pipes
+    pipes = { first }
+    first[P_PIPES] = pipes
     self._pipes = pipes
   end
   -- An lnet Socket without a write of its own is written with Socket.write
@@ -1281,9 +1302,14 @@ function Socket:pipe(dest, opts)
   end
   -- Every slot filled now (false for "not yet"), so the constructor
   -- sizes the array once.
-  local p = { false, false, false, false, false, self, dest, pipes,
+  local p = { false, false, false, false, false, self, dest, pipes or false,
     not (opts and opts["end"] == false), false }
-  pipes[#pipes + 1] = p
+  if pipes then
+    pipes[#pipes + 1] = p
+  else
+    p[P_PIPES] = p
+    self._pipes = p
+  end
   -- Per chunk: written here, not through a helper (one Lua call less),
   -- with write and dest as upvalues (two array reads of p cost ~90
   -- instructions per chunk more; the two upvalues cost 96 bytes a pipe).
