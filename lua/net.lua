@@ -118,7 +118,7 @@ local function peername(s)
   local p = s._peer
   if p then return p end
   local h = s._handle
-  if not h or s.connecting or s._pipe then return EMPTY end
+  if not h or rawget(s, "connecting") or rawget(s, "_pipe") then return EMPTY end
   local a, port, fam = h:getpeername()
   if not a then return EMPTY end
   p = { address = a, port = port, family = fam }
@@ -128,7 +128,7 @@ end
 
 local function sockname(s)
   local h = s._handle
-  if not h or s._pipe then return EMPTY end
+  if not h or rawget(s, "_pipe") then return EMPTY end
   local a, port, fam = h:getsockname()
   if not a then return EMPTY end
   return { address = a, port = port, family = fam }
@@ -142,20 +142,20 @@ local function writable_length(s)
 end
 
 local function is_readable(s)
-  return not s.destroyed and not s._endEmitted and s._readable ~= false
+  return not rawget(s, "destroyed") and not s._endEmitted and s._readable ~= false
 end
 
 local function is_writable(s)
-  return not s.destroyed and not s._wdone and s._writable ~= false
+  return not rawget(s, "destroyed") and not s._wdone and s._writable ~= false
 end
 
 -- Computed fields (§5.3): read live on every access.
 local getters = {
-  pending = function(s) return s._handle == nil or s.connecting end,
+  pending = function(s) return s._handle == nil or rawget(s, "connecting") end,
   readable = is_readable,
   writable = is_writable,
   readyState = function(s)
-    if s.connecting then return "opening" end
+    if rawget(s, "connecting") then return "opening" end
     local r, w = is_readable(s), is_writable(s)
     if r and w then return "open"
     elseif r then return "readOnly"
@@ -294,7 +294,7 @@ end
 
 local function read_start(self)
   local h = self._handle
-  if h and not self.connecting and not rawget(self, "_eof")
+  if h and not rawget(self, "connecting") and not rawget(self, "_eof")
      and rawget(self, "_readable") ~= false then
     local r = h:read_start()
     if r ~= 0 then self:destroy(errors.uv(r, "read")) end
@@ -302,11 +302,11 @@ local function read_start(self)
 end
 
 local function auto_end(self)
-  if not rawget(self, "_wdone") and not self.destroyed then self:done() end
+  if not rawget(self, "_wdone") and not rawget(self, "destroyed") then self:done() end
 end
 
 local function emit_end(self)
-  if self.destroyed then return end
+  if rawget(self, "destroyed") then return end
   local d = rawget(self, "_decoder")
   if d then
     local rest = d:finish()
@@ -314,7 +314,7 @@ local function emit_end(self)
   end
   self._endEmitted = true
   emit(self, "end")
-  if self.destroyed then return end
+  if rawget(self, "destroyed") then return end
   if not self.allowHalfOpen and rawget(self, "_writable") ~= false
      and not rawget(self, "_wdone") then
     -- Our side follows once writes queued until now are flushed.
@@ -325,7 +325,7 @@ local function emit_end(self)
 end
 
 local function read_done(self, err)
-  if self.destroyed then return end
+  if rawget(self, "destroyed") then return end
   if err ~= EOF then
     return self:destroy(errors.uv(err, "read"))
   end
@@ -371,7 +371,7 @@ end
 function Socket:pause()
   self._flowing = false
   local h = self._handle
-  if h and not self.connecting then h:read_stop() end
+  if h and not rawget(self, "connecting") then h:read_stop() end
   return self
 end
 
@@ -460,7 +460,7 @@ function Socket:onwrite(status)
   local i = first + 2
   while i < wq.t and not wq[i + 1] do i = i + 2 end
   wq.h = i
-  if status < 0 and not self.destroyed then
+  if status < 0 and not rawget(self, "destroyed") then
     local err = errors.uv(status, "write")
     if cb then cb(err) end
     self:destroy(err)
@@ -468,7 +468,7 @@ function Socket:onwrite(status)
     -- Node emits 'drain' before the callbacks of the writes that emptied
     -- the queue; after destroy a callback gets no error (the write was
     -- handed over).
-    if self._needDrain and i == wq.t and not self.destroyed
+    if self._needDrain and i == wq.t and not rawget(self, "destroyed")
        and not self._wdone then
       self._needDrain = nil
       emit(self, "drain")
@@ -550,7 +550,7 @@ function write_slow(self, data, enc, cb)
     end
     return fail_write(self, errors.ERR_STREAM_WRITE_AFTER_END(), cb)
   end
-  if self.destroyed then
+  if rawget(self, "destroyed") then
     if cb then nextTick(cb, errors.ERR_STREAM_DESTROYED("write")) end
     return false
   end
@@ -567,7 +567,7 @@ function write_slow(self, data, enc, cb)
   if not h then
     -- Queued while connecting; a socket never connected has nowhere to
     -- write to (Node: ERR_SOCKET_CLOSED, then destroyed).
-    if not self.connecting then
+    if not rawget(self, "connecting") then
       return fail_write(self, errors.ERR_SOCKET_CLOSED(), cb)
     end
     self.bytesWritten = self.bytesWritten + n
@@ -600,13 +600,13 @@ local function flush_pending(self, h)
     local st, q = h:write(pq[i])
     local cb = pq[i + 1] or nil
     if st ~= 0 or q ~= 0 or cb then dispatched(self, h, st, q, cb) end
-    if self.destroyed then return end
+    if rawget(self, "destroyed") then return end
   end
   if self._needDrain and h:write_queue_size() < self.writableHighWaterMark
      and not self._wdone then
     self._needDrain = nil
     nextTick(function()
-      if not self.destroyed then emit(self, "drain") end
+      if not rawget(self, "destroyed") then emit(self, "drain") end
     end)
   end
 end
@@ -623,11 +623,11 @@ local function call_finish_callbacks(self, err)
 end
 
 function Socket:onshutdown()
-  if self.destroyed or rawget(self, "_finished") then return end
+  if rawget(self, "destroyed") or rawget(self, "_finished") then return end
   self._finished = true
   call_finish_callbacks(self)
   emit(self, "finish")
-  if self.destroyed then return end
+  if rawget(self, "destroyed") then return end
   if rawget(self, "_endEmitted") or rawget(self, "_readable") == false then
     method(self, "destroy")(self)
   end
@@ -642,11 +642,11 @@ function Socket:done(data, enc, cb)
   end
   if cb ~= nil then errors.check_function(cb, "cb") end
   if data ~= nil then self:write(data, enc) end
-  if self._wdone or self.destroyed then
+  if self._wdone or rawget(self, "destroyed") then
     if cb then
       if self._finished then
         nextTick(cb, errors.ERR_STREAM_ALREADY_FINISHED("end"))
-      elseif self.destroyed then
+      elseif rawget(self, "destroyed") then
         nextTick(cb, errors.ERR_STREAM_DESTROYED("end"))
       else
         local list = self._onfinish or {}
@@ -660,7 +660,7 @@ function Socket:done(data, enc, cb)
   self._wdone = true
   self._wh = nil
   local h = self._handle
-  if h and not self.connecting then shutdown(self, h) end
+  if h and not rawget(self, "connecting") then shutdown(self, h) end
   -- Else the FIN follows the connection (connected()).
   return self
 end
@@ -702,7 +702,7 @@ end
 --- socket:destroy([err]): close now; 'error'(err) if given, then
 --- 'close'(hadError).
 function Socket:destroy(err)
-  if self.destroyed then return self end
+  if rawget(self, "destroyed") then return self end
   self.destroyed = true
   self.connecting = false
   self._wh = nil
@@ -738,10 +738,10 @@ end
 function Socket:resetAndDestroy()
   local h = self._handle
   if h then
-    if self._pipe then
+    if rawget(self, "_pipe") then
       error(errors.ERR_INVALID_HANDLE_TYPE(), 2)
     end
-    if self.connecting then
+    if rawget(self, "connecting") then
       self:once("connect", function()
         self._reset = true
         self:destroy()
@@ -765,16 +765,16 @@ local function connected(self)
   local h = self._handle
   self.connecting = false
   self._conn = nil
-  if not self._pipe then
+  if not rawget(self, "_pipe") then
     if self._noDelay then h:nodelay(true) end
     if self._keepAlive then h:keepalive(true, self._keepAliveDelay or 0) end
   end
   if not self._wdone and self._writable ~= false then self._wh = h end
   flush_pending(self, h)
-  if self.destroyed then return end
+  if rawget(self, "destroyed") then return end
   if self._wdone then shutdown(self, h) end
   emit(self, "connect")
-  if self.destroyed then return end
+  if rawget(self, "destroyed") then return end
   emit(self, "ready")
   if self._flowing then read_start(self) end
 end
@@ -819,11 +819,11 @@ end
 local attempt_next
 
 local function attempt_timeout(self, ctx)
-  if self._attempt ~= ctx or self.destroyed then return end
+  if self._attempt ~= ctx or rawget(self, "destroyed") then return end
   ctx.timer = nil
   local a = ctx.addresses[ctx.current - 1]
   emit(self, "connectionAttemptTimeout", a.address, ctx.port, a.family)
-  if self._attempt == ctx and self.connecting then attempt_next(self, ctx) end
+  if self._attempt == ctx and rawget(self, "connecting") then attempt_next(self, ctx) end
 end
 
 function attempt_next(self, ctx, canceled)
@@ -878,7 +878,7 @@ function attempt_next(self, ctx, canceled)
 end
 
 function Socket:onconnect(status)
-  if self.destroyed then return end
+  if rawget(self, "destroyed") then return end
   local ctx = self._attempt
   if ctx then
     local a = ctx.cur
@@ -887,7 +887,7 @@ function Socket:onconnect(status)
       ctx.errors[#ctx.errors + 1] = err
       emit(self, "connectionAttemptFailed", a.address, ctx.port, a.family,
         err)
-      if self._attempt == ctx and self.connecting then
+      if self._attempt == ctx and rawget(self, "connecting") then
         attempt_next(self, ctx, status == ECANCELED)
       end
       return
@@ -954,7 +954,7 @@ local function lookup_multiple(self, o, host, port, lport, timeout, list)
   for i = 1, #list do
     local a = list[i]
     emit(self, "lookup", nil, a.address, a.family, host)
-    if not self.connecting then return end
+    if not rawget(self, "connecting") then return end
     if type(a.address) == "string" and isIP(a.address) ~= 0
        and (a.family == 4 or a.family == 6) then
       first = first or a.family
@@ -1023,7 +1023,7 @@ local function lookup_and_connect(self, o)
   local fam = isIP(host)
   if fam ~= 0 then
     nextTick(function()
-      if self.connecting then
+      if rawget(self, "connecting") then
         internal_connect(self, host, port, fam, laddr, lport)
       end
     end)
@@ -1039,7 +1039,7 @@ local function lookup_and_connect(self, o)
   if family == 0 and hints == 0 then hints = core.AI_ADDRCONFIG or 0 end
   if family == 0 and not laddr and auto then
     resolve(self, lookup, host, family, hints, true, function(err, list)
-      if not self.connecting then return end
+      if not rawget(self, "connecting") then return end
       if err then
         emit(self, "lookup", err, nil, nil, host)
         nextTick(Socket.destroy, self, err)
@@ -1052,7 +1052,7 @@ local function lookup_and_connect(self, o)
   resolve(self, lookup, host, family, hints, false, function(err, list)
     local a = not err and list[1] or EMPTY
     emit(self, "lookup", err, a.address, a.family, host)
-    if not self.connecting then return end
+    if not rawget(self, "connecting") then return end
     if err then
       nextTick(Socket.destroy, self, err)
     elseif not invalid_address(self, a.address, a.family, o) then
@@ -1096,7 +1096,7 @@ function Socket:connect(...)
   if o.port == nil and o.path == nil then
     error(errors.ERR_MISSING_ARGS({ "options", "port", "path" }), 2)
   end
-  if self.destroyed then undestroy(self) end
+  if rawget(self, "destroyed") then undestroy(self) end
   local path = o.path
   if path ~= nil and type(path) ~= "string" then
     error(errors.ERR_INVALID_ARG_TYPE("options.path", "string", path), 2)
@@ -1139,7 +1139,7 @@ function Socket:setTimeout(ms, cb)
 end
 
 function Socket:ontimeout()
-  if self.destroyed then return end
+  if rawget(self, "destroyed") then return end
   emit(self, "timeout")
 end
 
@@ -1148,7 +1148,7 @@ function Socket:setNoDelay(enable)
   enable = not not enable
   self._noDelay = enable or nil
   local h = self._handle
-  if h and not self._pipe and not self.connecting then h:nodelay(enable) end
+  if h and not rawget(self, "_pipe") and not rawget(self, "connecting") then h:nodelay(enable) end
   return self
 end
 
@@ -1158,7 +1158,7 @@ function Socket:setKeepAlive(enable, delay)
   self._keepAlive = enable or nil
   self._keepAliveDelay = delay
   local h = self._handle
-  if h and not self._pipe and not self.connecting then
+  if h and not rawget(self, "_pipe") and not rawget(self, "connecting") then
     h:keepalive(enable, delay)
   end
   return self
@@ -1628,7 +1628,7 @@ function Server:onconnection(client)
     s.writableHighWaterMark = hwm
     s.readableHighWaterMark = hwm
   end
-  if not s._pipe then
+  if not rawget(s, "_pipe") then
     if self.noDelay then
       s._noDelay = true
       client:nodelay(true)
