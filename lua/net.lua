@@ -315,7 +315,7 @@ local function emit_end(self)
   self._endEmitted = true
   emit(self, "end")
   if rawget(self, "destroyed") then return end
-  if not self.allowHalfOpen and rawget(self, "_writable") ~= false
+  if not rawget(self, "allowHalfOpen") and rawget(self, "_writable") ~= false
      and not rawget(self, "_wdone") then
     -- Our side follows once writes queued until now are flushed.
     nextTick(auto_end, self)
@@ -382,7 +382,9 @@ end
 -- A 'data' listener starts the flow unless the socket was paused, as a
 -- Node Readable does.
 local function on_data_listener(self, name)
-  if name == "data" and self._flowing == nil then self:resume() end
+  if name == "data" and rawget(self, "_flowing") == nil then
+    method(self, "resume")(self)
+  end
 end
 
 function Socket:on(name, fn)
@@ -642,7 +644,7 @@ function Socket:done(data, enc, cb)
   end
   if cb ~= nil then errors.check_function(cb, "cb") end
   if data ~= nil then self:write(data, enc) end
-  if self._wdone or rawget(self, "destroyed") then
+  if rawget(self, "_wdone") or rawget(self, "destroyed") then
     if cb then
       if self._finished then
         nextTick(cb, errors.ERR_STREAM_ALREADY_FINISHED("end"))
@@ -1601,10 +1603,12 @@ end
 -- A new connection, accepted in C; dropped over maxConnections.
 function Server:onconnection(client)
   if not client then return end  -- accept failed (EMFILE...): keep serving
-  local max = self.maxConnections
+  -- Fields read with rawget, class defaults by hand: each plain read of an
+  -- unset field would run ServerMT's __index function (9 per connection).
+  local max = rawget(self, "maxConnections")
   if max and self._connections >= max then
     local info
-    if not self._pipeName then
+    if not rawget(self, "_pipeName") then
       local la, lp, lf = client:getsockname()
       local ra, rp, rf = client:getpeername()
       info = { localAddress = la, localPort = lp, localFamily = lf,
@@ -1616,24 +1620,36 @@ function Server:onconnection(client)
   end
   -- The nil fields size the table for what nearly every connection sets
   -- soon (listeners, flowing, byte counts): no rehash as they arrive.
+  -- The byte counts start at their class default 0 (every echoed connection
+  -- sets them anyway): the first read of each needs no __index call.
   local s = setmetatable({ _handle = client, _wh = client, server = self,
-    _events = nil, _flowing = nil, bytesRead = nil,
-    bytesWritten = nil }, SocketMT)
+    _events = nil, _flowing = nil, bytesRead = 0,
+    bytesWritten = 0 }, SocketMT)
   client:set_owner(s)
-  if self._pipeName then s._pipe = true end
-  if self.allowHalfOpen then s.allowHalfOpen = true end
-  if self.pauseOnConnect then s._flowing = false end
-  local hwm = self.highWaterMark
+  local pipe = rawget(self, "_pipeName")
+  if pipe then s._pipe = true end
+  local v = rawget(self, "allowHalfOpen")
+  if v == nil then v = Server.allowHalfOpen end
+  if v then s.allowHalfOpen = true end
+  v = rawget(self, "pauseOnConnect")
+  if v == nil then v = Server.pauseOnConnect end
+  if v then s._flowing = false end
+  local hwm = rawget(self, "highWaterMark")
+  if hwm == nil then hwm = Server.highWaterMark end
   if hwm ~= DEFAULT_HWM then
     s.writableHighWaterMark = hwm
     s.readableHighWaterMark = hwm
   end
-  if not rawget(s, "_pipe") then
-    if self.noDelay then
+  if not pipe then
+    v = rawget(self, "noDelay")
+    if v == nil then v = Server.noDelay end
+    if v then
       s._noDelay = true
       client:nodelay(true)
     end
-    if self.keepAlive then
+    v = rawget(self, "keepAlive")
+    if v == nil then v = Server.keepAlive end
+    if v then
       local d = floor(self.keepAliveInitialDelay / 1000)
       s._keepAlive, s._keepAliveDelay = true, d
       client:keepalive(true, d)
