@@ -5,35 +5,7 @@ local h = require("spec.helper")
 
 local LNET = h.lnet_bin()
 
--- Starts a long-running example; returns pid and the port it prints.
-local function start_server(example)
-  local out = h.tmpname(".srv")
-  local p = assert(io.popen(("exec sh -c %s"):format(h.q(
-    ("echo $$; exec %s %s 0 >%s 2>&1"):format(LNET, example, out)))))
-  local pid = assert(tonumber(p:read("l")))
-  local port
-  for _ = 1, 100 do
-    local f = io.open(out)
-    local text = f and f:read("a") or ""
-    if f then f:close() end
-    port = tonumber(text:match(":(%d+)\n") or text:match("port (%d+)"))
-    if port then break end
-    os.execute("sleep 0.05")
-  end
-  local function stop()
-    os.execute("kill " .. pid .. " 2>/dev/null")
-    p:close()
-    local f = io.open(out)
-    local text = f and f:read("a") or ""
-    if f then f:close() end
-    os.remove(out)
-    return text
-  end
-  if not port then
-    error("server did not report its port: " .. stop())
-  end
-  return port, stop
-end
+local start_server = h.start_server
 
 describe("examples", function()
   it("unix-echo.lua echoes over a Unix socket and exits", function()

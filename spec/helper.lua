@@ -54,6 +54,40 @@ function H.sh(cmd, stdin)
   return code, slurp(out), slurp(err)
 end
 
+--- Starts `lnet SCRIPT 0` in the background (a server example that prints
+--- its port); returns the port and a function that stops it and returns
+--- what it printed.
+function H.start_server(script)
+  local out = H.tmpname(".srv")
+  local p = assert(io.popen(("exec sh -c %s"):format(H.q(
+    ("echo $$; exec %s %s 0 >%s 2>&1"):format(H.lnet_bin(), script, out)))))
+  local pid = assert(tonumber(p:read("l")))
+  local function output()
+    local f = io.open(out)
+    local text = f and f:read("a") or ""
+    if f then f:close() end
+    return text
+  end
+  local function stop()
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    p:close()
+    local text = output()
+    os.remove(out)
+    return text
+  end
+  local port
+  for _ = 1, 100 do
+    local text = output()
+    port = tonumber(text:match(":(%d+)\n") or text:match("port (%d+)"))
+    if port then break end
+    os.execute("sleep 0.05")
+  end
+  if not port then
+    error("server did not report its port: " .. stop())
+  end
+  return port, stop
+end
+
 --- Quotes s for the shell.
 function H.q(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
