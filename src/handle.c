@@ -176,11 +176,46 @@ static void free_cb(uv_handle_t *handle) {
 }
 
 
-static int close_p(lua_State *L) {
-  lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, h, LNET_ONCLOSE))
-    lua_call(L, 1, 0);
+typedef struct callback_args {
+  lnet_handle *h;
+  lnet_callback cb;
+  int nargs;    /* 0, or 1: pass status */
+  int status;
+} callback_args;
+
+
+static int callback_p(lua_State *L) {
+  callback_args *a = (callback_args *)lua_touserdata(L, 1);
+  if (lnet__push_method(L, a->h, a->cb)) {
+    if (a->nargs > 0)
+      lua_pushinteger(L, a->status);
+    lua_call(L, 1 + a->nargs, 0);
+  }
   return 0;
+}
+
+
+/*
+** Calls owner:<cb>() (or owner:<cb>(status)) through the protected path:
+** the completions and notifications whose only argument is a number.
+*/
+void lnet__callback(lnet_handle *h, lnet_callback cb) {
+  callback_args a;
+  a.h = h;
+  a.cb = cb;
+  a.nargs = 0;
+  a.status = 0;
+  lnet__call(h->ctx, callback_p, &a);
+}
+
+
+void lnet__callback_status(lnet_handle *h, lnet_callback cb, int status) {
+  callback_args a;
+  a.h = h;
+  a.cb = cb;
+  a.nargs = 1;
+  a.status = status;
+  lnet__call(h->ctx, callback_p, &a);
 }
 
 
@@ -192,7 +227,7 @@ static void close_cb(uv_handle_t *handle) {
     handle_free(h);
     return;
   }
-  lnet__call(ctx, close_p, h);
+  lnet__callback(h, LNET_ONCLOSE);
   /* Last: after this the userdata may be collected and h freed. */
   lnet__unanchor(ctx->L, h);
 }

@@ -132,6 +132,8 @@ lnet_handle *lnet__check_handle(lua_State *L, int idx, const char *tname);
 lnet_handle *lnet__check_open(lua_State *L, int idx);
 lnet_handle *lnet__check_kind(lua_State *L, int idx, const char *tname);
 int lnet__push_method(lua_State *L, lnet_handle *h, lnet_callback cb);
+void lnet__callback(lnet_handle *h, lnet_callback cb);
+void lnet__callback_status(lnet_handle *h, lnet_callback cb, int status);
 void lnet__anchor(lua_State *L, lnet_handle *h, int idx);
 void lnet__unanchor(lua_State *L, lnet_handle *h);
 void lnet__close(lnet_handle *h);

@@ -19,20 +19,9 @@ static int signal_new(lua_State *L) {
 }
 
 
-static int signal_p(lua_State *L) {
-  lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, h, LNET_ONSIGNAL)) {
-    lua_pushinteger(L, h->u.signal.signum);
-    lua_call(L, 2, 0);
-  }
-  return 0;
-}
-
-
 static void signal_cb(uv_signal_t *s, int signum) {
   lnet_handle *h = (lnet_handle *)s->data;
-  (void)signum;
-  lnet__call(h->ctx, signal_p, h);
+  lnet__callback_status(h, LNET_ONSIGNAL, signum);
 }
 
 

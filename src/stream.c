@@ -40,14 +40,6 @@ lnet_handle *lnet__check_stream(lua_State *L, int idx) {
 ** =======================================================================
 */
 
-static int timeout_p(lua_State *L) {
-  lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, h, LNET_ONTIMEOUT))
-    lua_call(L, 1, 0);
-  return 0;
-}
-
-
 static void timeout_cb(uv_timer_t *t) {
   lnet_handle *h = (lnet_handle *)t->data;
   uint64_t idle = uv_now(h->ctx->loop) - h->last_active;
@@ -58,7 +50,7 @@ static void timeout_cb(uv_timer_t *t) {
     return;
   }
   /* Fired: it re-arms on the next activity, as Node's socket timeout. */
-  lnet__call(h->ctx, timeout_p, h);
+  lnet__callback(h, LNET_ONTIMEOUT);
 }
 
 
@@ -359,23 +351,11 @@ typedef struct req_args {
 } req_args;
 
 
-static int shutdown_p(lua_State *L) {
-  req_args *a = (req_args *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, a->h, LNET_ONSHUTDOWN)) {
-    lua_pushinteger(L, a->status);
-    lua_call(L, 2, 0);
-  }
-  return 0;
-}
-
-
 static void shutdown_cb(uv_shutdown_t *req, int status) {
-  req_args a;
-  a.h = (lnet_handle *)req->data;
-  a.status = status;
-  a.h->ctx->nreqs--;
+  lnet_handle *h = (lnet_handle *)req->data;
+  h->ctx->nreqs--;
   free(req);
-  lnet__call(a.h->ctx, shutdown_p, &a);
+  lnet__callback_status(h, LNET_ONSHUTDOWN, status);
 }
 
 

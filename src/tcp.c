@@ -86,30 +86,12 @@ static int tcp_bind(lua_State *L) {
 }
 
 
-typedef struct connect_args {
-  lnet_handle *h;
-  int status;
-} connect_args;
-
-
-static int connect_p(lua_State *L) {
-  connect_args *a = (connect_args *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, a->h, LNET_ONCONNECT)) {
-    lua_pushinteger(L, a->status);
-    lua_call(L, 2, 0);
-  }
-  return 0;
-}
-
-
 /* Shared by tcp and pipe: the connect request is done. */
 void lnet__connect_cb(uv_connect_t *req, int status) {
-  connect_args a;
-  a.h = (lnet_handle *)req->data;
-  a.status = status;
-  a.h->ctx->nreqs--;
+  lnet_handle *h = (lnet_handle *)req->data;
+  h->ctx->nreqs--;
   free(req);
-  lnet__call(a.h->ctx, connect_p, &a);
+  lnet__callback_status(h, LNET_ONCONNECT, status);
 }
 
 

@@ -22,17 +22,9 @@ static int timer_new(lua_State *L) {
 }
 
 
-static int timer_p(lua_State *L) {
-  lnet_handle *h = (lnet_handle *)lua_touserdata(L, 1);
-  if (lnet__push_method(L, h, LNET_ONTIMEOUT))
-    lua_call(L, 1, 0);
-  return 0;
-}
-
-
 static void timer_cb(uv_timer_t *t) {
   lnet_handle *h = (lnet_handle *)t->data;
-  lnet__call(h->ctx, timer_p, h);
+  lnet__callback(h, LNET_ONTIMEOUT);
   if (h->state == LNET_OPEN && !uv_is_active(&h->u.handle))
     lnet__unanchor(h->ctx->L, h);
 }
