@@ -307,6 +307,14 @@ end
 -- surrogate pair split across chunks still becomes one character. (Node
 -- emits the high surrogate early when an odd byte follows it, which a JS
 -- string can carry but UTF-8 cannot.)
+-- The bytes the last write held back (nil: none), given up to the caller.
+-- The utf16le and base64 decoders hold back incomplete units this way.
+local function take_rest(self)
+  local rest = self.rest
+  self.rest = nil
+  return rest
+end
+
 local Utf16 = setmetatable({}, {__index = Decoder})
 Utf16.__index = Utf16
 
@@ -337,11 +345,8 @@ local function utf16_text(s)
 end
 
 function Utf16:write(s)
-  local rest = self.rest
-  if rest then
-    s = rest .. s
-    self.rest = nil
-  end
+  local rest = take_rest(self)
+  if rest then s = rest .. s end
   local n = #s
   local k = n - n % 2
   if k >= 2 then
@@ -354,9 +359,8 @@ function Utf16:write(s)
 end
 
 function Utf16:flush()
-  local rest = self.rest
+  local rest = take_rest(self)
   if not rest then return "" end
-  self.rest = nil
   -- A single trailing byte is dropped, as Node does.
   return utf16_text(sub(rest, 1, #rest - #rest % 2))
 end
@@ -392,11 +396,8 @@ local function b64_full(s, k, P)
 end
 
 function Base64:write(s)
-  local rest = self.rest
-  if rest then
-    s = rest .. s
-    self.rest = nil
-  end
+  local rest = take_rest(self)
+  if rest then s = rest .. s end
   local n = #s
   local k = n - n % 3
   if k < n then self.rest = sub(s, k + 1) end
@@ -405,9 +406,8 @@ function Base64:write(s)
 end
 
 function Base64:flush()
-  local rest = self.rest
+  local rest = take_rest(self)
   if not rest then return "" end
-  self.rest = nil
   local a, b = byte(rest, 1, 2)
   local v = a << 16 | (b or 0) << 8
   local P = self.pairs
