@@ -13,13 +13,19 @@ local head, tail = 1, 0
 
 local unpack = table.unpack
 
+-- args[i]: nil (no arguments), a table.pack of them, or for
+-- tick.defer's single argument that argument itself, with one[i] true.
+local one = {}
+
 local function drain()
   while head <= tail do
     local i = head
     local fn, a = fns[i], args[i]
     fns[i], args[i] = nil, nil
     head = i + 1
-    if a then fn(unpack(a, 1, a.n)) else fn() end
+    if a == nil then fn()
+    elseif one[i] then one[i] = nil fn(a)
+    else fn(unpack(a, 1, a.n)) end
   end
   head, tail = 1, 0
 end
@@ -47,6 +53,17 @@ function tick.nextTick(fn, ...)
   if select("#", ...) > 0 then
     args[tail] = table.pack(...)
   end
+end
+
+--- lnet's own code: nextTick(fn, a) for a function fn and a non-nil a,
+--- without the checks and the table.pack (twice per connection).
+function tick.defer(fn, a)
+  if head > tail then
+    core.tick_request()
+  end
+  local t = tail + 1
+  tail = t
+  fns[t], args[t], one[t] = fn, a, true
 end
 
 return tick
