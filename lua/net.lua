@@ -10,9 +10,11 @@
 --
 -- Speed and size, since every connection pays for them:
 -- - a socket is one table whose metatable holds the defaults (destroyed =
---   false, bytesRead = 0, ...); a field exists in the socket only once it
---   differs from the default, and state tables (write queue, pending
---   writes, decoder) are made only when needed;
+--   false, ...); a field exists in the socket only once it differs from
+--   the default, and state tables (write queue, pending writes, decoder)
+--   are made only when needed; what C knows (byte counts, an accepted
+--   socket's server) is asked of the handle, not copied into the table:
+--   an echoed 'data' socket keeps 4 fields (a 4-slot hash);
 -- - computed fields (remoteAddress, readyState, bufferSize, ...) are read
 --   live through an __index function, after the method table;
 -- - data in: C onread -> Socket:onread -> emit('data', chunk);
@@ -108,8 +110,6 @@ local Socket = EventEmitter.extend({})
 -- Defaults, read through the metatable until a socket sets its own.
 Socket.connecting = false
 Socket.destroyed = false
-Socket.bytesRead = 0
-Socket.bytesWritten = 0
 Socket.allowHalfOpen = false
 Socket.writableHighWaterMark = DEFAULT_HWM
 Socket.readableHighWaterMark = DEFAULT_HWM
@@ -154,8 +154,34 @@ local function is_writable(s)
   return not rawget(s, "destroyed") and not s._wdone and s._writable ~= false
 end
 
+-- Byte counts: the current handle's (C counts them) plus those of
+-- handles closed before (_br, _bw) and the writes queued before connect.
+local function bytes_read(s)
+  local n = rawget(s, "_br") or 0
+  local h = rawget(s, "_handle")
+  if h then n = n + h:bytes() end
+  return n
+end
+
+local function bytes_written(s)
+  local n = (rawget(s, "_bw") or 0) + (rawget(s, "_pqBytes") or 0)
+  local h = rawget(s, "_handle")
+  if h then
+    local _, w = h:bytes()
+    n = n + w
+  end
+  return n
+end
+
 -- Computed fields (§5.3): read live on every access.
 local getters = {
+  bytesRead = bytes_read,
+  bytesWritten = bytes_written,
+  -- The Server that accepted the socket (kept by its handle until closed).
+  server = function(s)
+    local h = rawget(s, "_handle")
+    if h then return h:server() end
+  end,
   pending = function(s) return s._handle == nil or rawget(s, "connecting") end,
   readable = is_readable,
   writable = is_writable,
@@ -350,7 +376,6 @@ end
 -- modified once stored), so the snapshot semantics are the same.
 function Socket:onread(chunk, err)
   if chunk then
-    self.bytesRead = self.bytesRead + #chunk
     local ev = self._events
     local l = ev and ev.data
     if l == nil then return end
@@ -364,7 +389,6 @@ end
 -- onread of a socket after setEncoding (set on the socket itself).
 local function onread_decoding(self, chunk, err)
   if chunk then
-    self.bytesRead = self.bytesRead + #chunk
     local text = self._decoder:write(chunk)
     if text ~= "" then emit(self, "data", text) end
     return
@@ -521,7 +545,6 @@ local write_slow
 function Socket:write(data, enc, cb)
   local h = self._wh  -- the handle while writes can go straight to it
   if h and enc == nil and cb == nil and type(data) == "string" then
-    self.bytesWritten = self.bytesWritten + #data
     local st, q = h:write(data)
     if st == 0 and q == 0 then return true end
     return dispatched(self, h, st, q, nil)
@@ -584,10 +607,8 @@ function write_slow(self, data, enc, cb)
     if not rawget(self, "connecting") then
       return fail_write(self, errors.ERR_SOCKET_CLOSED(), cb)
     end
-    self.bytesWritten = self.bytesWritten + n
     return queue_pending(self, data, n, cb)
   end
-  self.bytesWritten = self.bytesWritten + n
   local st, q = h:write(data)
   if st == 0 and q == 0 and cb == nil then return true end
   return dispatched(self, h, st, q, cb)
@@ -715,6 +736,8 @@ end
 local function fail_pending(self, err)
   local pq = rawget(self, "_pq")
   if pq then
+    -- Never sent, yet counted by bytesWritten as Node does.
+    self._bw = (rawget(self, "_bw") or 0) + (self._pqBytes or 0)
     self._pq, self._pqBytes = nil, nil
     local e = errors.ERR_STREAM_DESTROYED("write")
     for i = 2, #pq, 2 do
@@ -741,7 +764,14 @@ function Socket:destroy(err)
   fail_pending(self, err)
   if err ~= nil then nextTick(emit_socket_error, self, err) end
   local h = self._handle
+  local srv
   if h then
+    -- What the handle knew stays readable once it is gone.
+    srv = h:server()
+    local r, w = h:bytes()
+    if r ~= 0 then self._br = (rawget(self, "_br") or 0) + r end
+    if w ~= 0 then self._bw = (rawget(self, "_bw") or 0) + w end
+    if srv then self.server = srv end
     self._handle = nil
     if err ~= nil then self._hadError = true end
     if rawget(self, "_reset") then h:close_reset() else h:close() end
@@ -749,7 +779,6 @@ function Socket:destroy(err)
   else
     nextTick(emit_close, self, err ~= nil)
   end
-  local srv = self.server
   if srv then
     srv._connections = srv._connections - 1
     srv:_emitCloseIfDrained()
@@ -1738,9 +1767,8 @@ function Server:onconnection(client)
   -- soon (listeners, flowing, byte counts): no rehash as they arrive.
   -- The byte counts start at their class default 0 (every echoed connection
   -- sets them anyway): the first read of each needs no __index call.
-  local s = setmetatable({ _handle = client, _wh = client, server = self,
-    _events = nil, _flowing = nil, bytesRead = 0,
-    bytesWritten = 0 }, SocketMT)
+  local s = setmetatable({ _handle = client, _wh = client, _events = nil,
+    _flowing = nil }, SocketMT)
   client:set_owner(s)
   local pipe = rawget(self, "_pipeName")
   if pipe then s._pipe = true end

@@ -104,6 +104,7 @@ struct lnet_handle {
   uv_timer_t *tmo;
   uint64_t timeout;        /* ms; 0 = off */
   uint64_t last_active;    /* loop time of the last read or write */
+  uint64_t bytes_read, bytes_written;  /* streams: socket.bytesRead/Written */
   /* Last: only the member of the handle's kind is allocated (an idle TCP
   ** connection does not pay for the largest kind). */
   union {

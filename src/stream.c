@@ -6,7 +6,7 @@
 ** - read: every read of the loop lands in one buffer owned by the context
 **   and becomes one Lua string for owner:onread(chunk);
 ** - write: uv_try_write first; only the remainder is queued, with the Lua
-**   strings kept alive (not copied) in the handle's uservalue until written;
+**   strings kept alive (not copied) by a registry reference until written;
 ** - timeout: activity only stores the loop time; the timer re-arms itself
 **   for what is left when it fires early.
 */
@@ -15,7 +15,7 @@
 
 #include "lnet-int.h"
 
-#define WRITES_UV 2      /* uservalue slot: table req -> data being written */
+#define SERVER_UV 2      /* uservalue slot: an accepted stream's server */
 #define SMALL_BUFS 16    /* gather writes up to this many pieces: no malloc */
 
 
@@ -151,8 +151,10 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     a.h = h;
     a.nread = nread;
     a.base = buf->base;
-    if (nread > 0)
+    if (nread > 0) {
       touch(h);
+      h->bytes_read += (uint64_t)nread;
+    }
     else
       h->reading = 0;  /* libuv stopped reading at EOF or error */
     lnet__call(ctx, read_p, &a);
@@ -190,9 +192,16 @@ static int stream_read_stop(lua_State *L) {
 ** =======================================================================
 */
 
+/* A queued write: the request and the reference anchoring its data. */
+typedef struct lnet_write {
+  uv_write_t req;
+  int data_ref;
+} lnet_write;
+
+
 typedef struct write_args {
   lnet_handle *h;
-  uv_write_t *req;
+  lnet_write *w;
   int status;
 } write_args;
 
@@ -201,12 +210,7 @@ static int write_p(lua_State *L) {
   write_args *a = (write_args *)lua_touserdata(L, 1);
   lnet_handle *h = a->h;
   /* Drop the anchor of the written data (no allocation: cannot fail). */
-  lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
-  if (lua_getiuservalue(L, -1, WRITES_UV) == LUA_TTABLE) {
-    lua_pushnil(L);
-    lua_rawsetp(L, -2, a->req);
-  }
-  lua_pop(L, 2);
+  luaL_unref(L, LUA_REGISTRYINDEX, a->w->data_ref);
   if (lnet__push_method(L, h, LNET_ONWRITE)) {
     lua_pushinteger(L, a->status);
     lua_call(L, 2, 0);
@@ -218,7 +222,7 @@ static int write_p(lua_State *L) {
 static void write_cb(uv_write_t *req, int status) {
   write_args a;
   a.h = (lnet_handle *)req->data;
-  a.req = req;
+  a.w = (lnet_write *)req;
   a.status = status;
   a.h->ctx->nreqs--;
   lnet__call(a.h->ctx, write_p, &a);
@@ -254,14 +258,8 @@ static size_t get_bufs(lua_State *L, uv_buf_t *bufs, int n) {
 */
 static int write_queue(lua_State *L, lnet_handle *h, uv_buf_t *bufs,
                        int first, int n) {
-  uv_write_t *req;
-  int r, i;
-  if (lua_getiuservalue(L, 1, WRITES_UV) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, 1, WRITES_UV);
-  }
+  lnet_write *w;
+  int r, i, ref;
   if (lua_type(L, 2) == LUA_TSTRING)
     lua_pushvalue(L, 2);
   else {
@@ -271,19 +269,21 @@ static int write_queue(lua_State *L, lnet_handle *h, uv_buf_t *bufs,
       lua_rawseti(L, -2, i - first + 1);
     }
   }
-  req = (uv_write_t *)malloc(sizeof *req);
-  if (req == NULL)
+  ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* may raise: nothing to undo yet */
+  w = (lnet_write *)malloc(sizeof *w);
+  if (w == NULL) {
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
     return luaL_error(L, "lnet: not enough memory");
-  lua_rawsetp(L, -2, req);  /* may raise only before the request exists */
-  r = uv_write(req, &h->u.stream, bufs + first, (unsigned int)(n - first),
-               write_cb);
+  }
+  w->data_ref = ref;
+  r = uv_write(&w->req, &h->u.stream, bufs + first,
+               (unsigned int)(n - first), write_cb);
   if (r != 0) {
-    lua_pushnil(L);
-    lua_rawsetp(L, -2, req);
-    free(req);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    free(w);
     return r;
   }
-  req->data = h;
+  w->req.data = h;
   h->ctx->nreqs++;
   return 0;
 }
@@ -331,6 +331,8 @@ static int stream_write(lua_State *L) {
     bufs[i].len -= skip;
     r = write_queue(L, h, bufs, i, n);
   }
+  if (r == 0)
+    h->bytes_written += total;
   lua_pushinteger(L, r);
   lua_pushinteger(L, r == 0 ? (lua_Integer)(total - done) : 0);
   return 2;
@@ -414,6 +416,13 @@ static int connection_p(lua_State *L) {
     return 0;
   }
   lnet__anchor(L, client, -1);
+  /* The listening handle's owner (the Server) is the client's server. */
+  if (server->ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, server->ref);
+    lua_getiuservalue(L, -1, 1);
+    lua_setiuservalue(L, -3, SERVER_UV);
+    lua_pop(L, 1);
+  }
   if (lnet__push_method(L, server, LNET_ONCONNECTION)) {
     lua_pushvalue(L, -3);
     lua_call(L, 2, 0);
@@ -451,6 +460,24 @@ static int stream_fileno(lua_State *L) {
 }
 
 
+/* s:bytes() -> read, written: what the stream read and took for writing
+** (written now or queued), counted here rather than in Lua per chunk. */
+static int stream_bytes(lua_State *L) {
+  lnet_handle *h = lnet__check_handle(L, 1, NULL);
+  lua_pushinteger(L, (lua_Integer)h->bytes_read);
+  lua_pushinteger(L, (lua_Integer)h->bytes_written);
+  return 2;
+}
+
+
+/* s:server() -> the Server that accepted this stream, or nil. */
+static int stream_server(lua_State *L) {
+  lnet__check_handle(L, 1, NULL);
+  lua_getiuservalue(L, 1, SERVER_UV);
+  return 1;
+}
+
+
 static int stream_is_readable(lua_State *L) {
   lua_pushboolean(L, uv_is_readable(&lnet__check_stream(L, 1)->u.stream));
   return 1;
@@ -474,6 +501,8 @@ const luaL_Reg lnet__stream_meth[] = {
   {"fileno", stream_fileno},
   {"is_readable", stream_is_readable},
   {"is_writable", stream_is_writable},
+  {"bytes", stream_bytes},
+  {"server", stream_server},
   {NULL, NULL}
 };
 
