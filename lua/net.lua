@@ -1391,16 +1391,20 @@ function Socket:unpipe(dest)
   return self
 end
 
--- dest drained: src resumes once none of its pipes waits any more.
-local function pipe_ondrain(p)
-  if not p[P_WAITING] then return end
-  p[P_WAITING] = false
-  local src = p[P_SRC]
+-- src flows again unless one of its pipes still waits for 'drain'.
+local function resume_unless_waiting(src)
   local _, waiting = pipes_out(src)
   if not waiting then
     local resume = rawget(src, "resume") or Socket.resume
     resume(src)
   end
+end
+
+-- dest drained: src resumes once none of its pipes waits any more.
+local function pipe_ondrain(p)
+  if not p[P_WAITING] then return end
+  p[P_WAITING] = false
+  resume_unless_waiting(p[P_SRC])
 end
 
 -- Per chunk: written here, not through a helper (one Lua call less).
@@ -1495,11 +1499,7 @@ function Socket:pipe(dest, opts)
     local pause = rawget(self, "pause") or Socket.pause
     pause(self)
   elseif rawget(self, "_flowing") == false then
-    local _, waiting = pipes_out(self)
-    if not waiting then
-      local resume = rawget(self, "resume") or Socket.resume
-      resume(self)
-    end
+    resume_unless_waiting(self)
   end
   return dest
 end
