@@ -68,6 +68,11 @@ end
 -- error, when both are lnet Sockets (defined with pipe() below).
 local pipes_ended, pipes_drained, pipes_dest_gone
 
+local function emit_drain(self)
+  emit(self, "drain")
+  if rawget(self, "_pipes") then pipes_drained(self) end
+end
+
 -- Node's isPipeName: a string that does not read as a number >= 0.  "" and
 -- blanks read as 0 in JavaScript, so they are (bad) ports, not paths.
 local function is_pipe_name(s)
@@ -508,8 +513,7 @@ function Socket:onwrite(status)
     if self._needDrain and i == wq.t and not rawget(self, "destroyed")
        and not self._wdone then
       self._needDrain = nil
-      emit(self, "drain")
-      if rawget(self, "_pipes") then pipes_drained(self) end
+      emit_drain(self)
     end
     if cb then cb() end
   end
@@ -641,10 +645,7 @@ local function flush_pending(self, h)
      and not self._wdone then
     self._needDrain = nil
     nextTick(function()
-      if not rawget(self, "destroyed") then
-        emit(self, "drain")
-        if rawget(self, "_pipes") then pipes_drained(self) end
-      end
+      if not rawget(self, "destroyed") then emit_drain(self) end
     end)
   end
 end
@@ -1267,16 +1268,19 @@ end
 local P_DATA <const>, P_SRC <const>, P_DEST <const> = 1, 2, 3
 local P_DOEND <const>, P_WAITING <const>, P_LIVE <const> = 4, 5, 6
 local P_WRITE <const> = 7
-local pipe_ondata
 local P_DRAIN <const>, P_CLOSE <const>, P_ERROR <const> = 8, 9, 10
+
+local function is_single(pipes)
+  local live = pipes[P_LIVE]
+  return live == true or live == false
+end
 
 -- The pipes of sock: a single p and true, or a fresh sequence (callers
 -- may unpipe while they walk it) and false, or nil.
 local function pipes_of(sock)
   local pipes = rawget(sock, "_pipes")
   if pipes == nil then return nil end
-  local live = pipes[P_LIVE]
-  if live == true or live == false then return pipes, true end
+  if is_single(pipes) then return pipes, true end
   local copy = {}
   for i = 1, #pipes do copy[i] = pipes[i] end
   return copy, false
@@ -1286,10 +1290,7 @@ local function pipes_add(sock, p)
   local pipes = rawget(sock, "_pipes")
   if pipes == nil then
     sock._pipes = p
-    return
-  end
-  local live = pipes[P_LIVE]
-  if live == true or live == false then
+  elseif is_single(pipes) then
     sock._pipes = { pipes, p }
   else
     pipes[#pipes + 1] = p
@@ -1300,9 +1301,7 @@ local function pipes_remove(sock, p)
   local pipes = rawget(sock, "_pipes")
   if pipes == p then
     sock._pipes = nil
-  elseif pipes ~= nil then
-    local live = pipes[P_LIVE]
-    if live == true or live == false then return end  -- another single p
+  elseif pipes ~= nil and not is_single(pipes) then
     for i = #pipes, 1, -1 do
       if pipes[i] == p then table.remove(pipes, i) end
     end
@@ -1328,9 +1327,9 @@ end
 -- Whether src still copies into some dest, and whether one of those
 -- waits for 'drain'.
 local function pipes_out(src)
-  local pipes, single = pipes_of(src)
+  local pipes = rawget(src, "_pipes")
   if pipes == nil then return false, false end
-  if single then
+  if is_single(pipes) then
     local out = pipes[P_SRC] == src
     return out, out and pipes[P_WAITING]
   end
@@ -1349,26 +1348,22 @@ local function unpipe_one(src, p)
   p[P_LIVE], p[P_WAITING] = false, false
   local dest = p[P_DEST]
   pipes_remove(src, p)
-  local native = getmetatable(dest) == SocketMT
-  if native and dest ~= src then pipes_remove(dest, p) end
+  if dest ~= src and getmetatable(dest) == SocketMT then
+    pipes_remove(dest, p)
+  end
   local off = rawget(src, "removeListener") or Socket.removeListener
   off(src, "data", p[P_DATA])
-  local emit_d
-  if native then
-    emit_d = rawget(dest, "emit") or Socket.emit
-  else
-    local drain = p[P_DRAIN]
-    if drain then
-      off = method(dest, "removeListener")
-      if off then
-        off(dest, "drain", drain)
-        off(dest, "close", p[P_CLOSE])
-        off(dest, "finish", p[P_CLOSE])
-        off(dest, "error", p[P_ERROR])
-      end
+  local drain = p[P_DRAIN]  -- a dest that is not an lnet Socket
+  if drain then
+    off = method(dest, "removeListener")
+    if off then
+      off(dest, "drain", drain)
+      off(dest, "close", p[P_CLOSE])
+      off(dest, "finish", p[P_CLOSE])
+      off(dest, "error", p[P_ERROR])
     end
-    emit_d = method(dest, "emit")
   end
+  local emit_d = method(dest, "emit")
   if emit_d then emit_d(dest, "unpipe", src) end
 end
 
@@ -1408,7 +1403,7 @@ local function pipe_ondrain(p)
 end
 
 -- Per chunk: written here, not through a helper (one Lua call less).
-function pipe_ondata(p)
+local function pipe_ondata(p)
   return function(chunk)
     local write, ok = p[P_WRITE]
     if write then ok = write(p[P_DEST], chunk)
@@ -1429,8 +1424,7 @@ end
 local function pipe_onend(p)
   local dest = p[P_DEST]
   if p[P_DOEND] then
-    local done = getmetatable(dest) == SocketMT
-      and (rawget(dest, "done") or Socket.done) or method(dest, "done")
+    local done = method(dest, "done")
     if done then done(dest) else dest["end"](dest) end
   else
     local src = p[P_SRC]
