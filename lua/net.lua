@@ -9,12 +9,12 @@
 -- order, half-open, writes queued before connect, name resolution.
 --
 -- Speed and size, since every connection pays for them:
--- - a socket is one table whose metatable holds the defaults (destroyed =
---   false, ...); a field exists in the socket only once it differs from
---   the default, and state tables (write queue, pending writes, decoder)
---   are made only when needed; what C knows (byte counts, an accepted
+-- - a socket is one table: its state flags are bits of one integer (_f),
+--   its options fields that exist only once they differ from the class
+--   default, and state tables (write queue, pending writes, decoder) are
+--   made only when needed; what C knows (byte counts, an accepted
 --   socket's server) is asked of the handle, not copied into the table:
---   an echoed 'data' socket keeps 4 fields (a 4-slot hash);
+--   an echoed 'data' socket keeps 3 fields (a 4-slot hash) all its life;
 -- - computed fields (remoteAddress, readyState, bufferSize, ...) are read
 --   live through an __index function, after the method table;
 -- - data in: C onread -> Socket:onread -> emit('data', chunk);
@@ -112,9 +112,30 @@ end
 -- finds them in one lookup; Socket's own definitions below replace some.
 local Socket = EventEmitter.extend({})
 
+-- A socket's state, as bits of one integer field _f that every socket has
+-- from its constructor: a test is a field read and a bitwise and.  As
+-- separate fields, absent until set, each read of an unset one was a
+-- rawget call (~300 instructions; a plain read would run SocketMT's
+-- __index function) and each first set a new hash slot, often a rehash.
+-- `destroyed` and `connecting` are read by users through getters below.
+local DESTROYED <const> = 1 << 0
+local CONNECTING <const> = 1 << 1
+local EOF_READ <const> = 1 << 2     -- the peer's FIN was read
+local END_EMITTED <const> = 1 << 3  -- 'end' was emitted (readableEnded)
+local ENDING <const> = 1 << 4       -- done() was called (writableEnded)
+local FINISHED <const> = 1 << 5     -- the FIN went out: 'finish'
+local NO_READ <const> = 1 << 6      -- options.readable == false
+local NO_WRITE <const> = 1 << 7     -- options.writable == false
+local FLOWING <const> = 1 << 8      -- Node's readableFlowing: true,
+local PAUSED <const> = 1 << 9       -- false, or neither bit: null
+local UNIX <const> = 1 << 10        -- a pipe handle, not TCP
+local HAD_ERROR <const> = 1 << 11   -- destroyed with an error
+local RESET <const> = 1 << 12       -- close with a TCP RST
+local NEED_DRAIN <const> = 1 << 13  -- a write returned false
+-- Writes go straight to the handle unless one of these holds.
+local WRITE_BLOCKED <const> = CONNECTING | ENDING | NO_WRITE | DESTROYED
+
 -- Defaults, read through the metatable until a socket sets its own.
-Socket.connecting = false
-Socket.destroyed = false
 Socket.allowHalfOpen = false
 Socket.writableHighWaterMark = DEFAULT_HWM
 Socket.readableHighWaterMark = DEFAULT_HWM
@@ -128,7 +149,7 @@ local function peername(s)
   local p = s._peer
   if p then return p end
   local h = s._handle
-  if not h or rawget(s, "connecting") or rawget(s, "_pipe") then return EMPTY end
+  if not h or s._f & (CONNECTING | UNIX) ~= 0 then return EMPTY end
   local a, port, fam = h:getpeername()
   if not a then return EMPTY end
   p = { address = a, port = port, family = fam }
@@ -138,7 +159,7 @@ end
 
 local function sockname(s)
   local h = s._handle
-  if not h or rawget(s, "_pipe") then return EMPTY end
+  if not h or s._f & UNIX ~= 0 then return EMPTY end
   local a, port, fam = h:getsockname()
   if not a then return EMPTY end
   return { address = a, port = port, family = fam }
@@ -152,18 +173,22 @@ local function writable_length(s)
 end
 
 local function is_readable(s)
-  return not rawget(s, "destroyed") and not s._endEmitted and s._readable ~= false
+  return s._f & (DESTROYED | END_EMITTED | NO_READ) == 0
 end
 
 local function is_writable(s)
-  return not rawget(s, "destroyed") and not s._wdone and s._writable ~= false
+  return s._f & (DESTROYED | ENDING | NO_WRITE) == 0
 end
 
--- Byte counts: the current handle's (C counts them) plus those of
--- handles closed before (_br, _bw) and the writes queued before connect.
+-- Byte counts, counted by C: the current handle's, the last closed one's
+-- (_gone: destroy keeps the handle, which still answers once closed), and
+-- those of handles closed before that (_br, _bw: a socket connected again
+-- after destroy), plus the writes queued before connect.
 local function bytes_read(s)
   local n = rawget(s, "_br") or 0
   local h = rawget(s, "_handle")
+  if h then n = n + h:bytes() end
+  h = rawget(s, "_gone")
   if h then n = n + h:bytes() end
   return n
 end
@@ -175,6 +200,11 @@ local function bytes_written(s)
     local _, w = h:bytes()
     n = n + w
   end
+  h = rawget(s, "_gone")
+  if h then
+    local _, w = h:bytes()
+    n = n + w
+  end
   return n
 end
 
@@ -182,16 +212,16 @@ end
 local getters = {
   bytesRead = bytes_read,
   bytesWritten = bytes_written,
-  -- The Server that accepted the socket (kept by its handle until closed).
+  -- The Server that accepted the socket (kept by its handle).
   server = function(s)
-    local h = rawget(s, "_handle")
+    local h = rawget(s, "_handle") or rawget(s, "_gone")
     if h then return h:server() end
   end,
-  pending = function(s) return s._handle == nil or rawget(s, "connecting") end,
+  pending = function(s) return s._handle == nil or s._f & CONNECTING ~= 0 end,
   readable = is_readable,
   writable = is_writable,
   readyState = function(s)
-    if rawget(s, "connecting") then return "opening" end
+    if s._f & CONNECTING ~= 0 then return "opening" end
     local r, w = is_readable(s), is_writable(s)
     if r and w then return "open"
     elseif r then return "readOnly"
@@ -202,10 +232,17 @@ local getters = {
     if s._handle then return writable_length(s) end
   end,
   writableLength = writable_length,
-  writableEnded = function(s) return s._wdone == true end,
-  writableFinished = function(s) return s._finished == true end,
-  readableEnded = function(s) return s._endEmitted == true end,
-  readableFlowing = function(s) return s._flowing end,
+  writableEnded = function(s) return s._f & ENDING ~= 0 end,
+  writableFinished = function(s) return s._f & FINISHED ~= 0 end,
+  readableEnded = function(s) return s._f & END_EMITTED ~= 0 end,
+  readableFlowing = function(s)
+    local f = s._f
+    if f & FLOWING ~= 0 then return true end
+    if f & PAUSED ~= 0 then return false end
+    return nil
+  end,
+  destroyed = function(s) return s._f & DESTROYED ~= 0 end,
+  connecting = function(s) return s._f & CONNECTING ~= 0 end,
   remoteAddress = function(s) return peername(s).address end,
   remotePort = function(s) return peername(s).port end,
   remoteFamily = function(s) return peername(s).family end,
@@ -240,10 +277,9 @@ local function method(obj, name)
   return obj[name]
 end
 
--- Private fields (_x) have no class default and no getter, so the paths
--- every connection runs through (end, finish, destroy, close) read them
--- with rawget: same answer, without a call of the __index function when
--- they are unset (~25 such reads per connection).
+-- Private fields (_x) other than _f have no class default and no getter:
+-- where one is often unset, it is read with rawget (same answer, without
+-- a call of the __index function).
 
 -- The handle's timer takes whole milliseconds; a fraction still counts.
 local function timer_ms(ms)
@@ -257,11 +293,11 @@ local function new_handle(self, pipe)
   local h, err
   if pipe then
     h = core.pipe_new(self)
-    self._pipe = true
+    self._f = self._f | UNIX
   else
     h, err = core.tcp_new(self)
     if not h then error(errors.uv(err, "socket"), 4) end
-    self._pipe = nil
+    self._f = self._f & ~UNIX
   end
   if self._unref then h:unref() end
   local t = self.timeout
@@ -295,7 +331,7 @@ end
 --- net.Socket.new([options]): options fd, allowHalfOpen, readable,
 --- writable, highWaterMark, noDelay, keepAlive, keepAliveInitialDelay.
 function Socket.new(options)
-  local self = setmetatable({}, SocketMT)
+  local self = setmetatable({ _f = 0 }, SocketMT)
   if type(options) == "number" then options = { fd = options } end
   if options == nil then return self end
   if type(options) ~= "table" then
@@ -308,8 +344,8 @@ function Socket.new(options)
     self.writableHighWaterMark = hwm
     self.readableHighWaterMark = hwm
   end
-  if options.readable == false then self._readable = false end
-  if options.writable == false then self._writable = false end
+  if options.readable == false then self._f = self._f | NO_READ end
+  if options.writable == false then self._f = self._f | NO_WRITE end
   if options.noDelay then self._noDelay = true end
   if options.keepAlive then
     self._keepAlive = true
@@ -317,8 +353,6 @@ function Socket.new(options)
   end
   if options.fd ~= nil then
     adopt_fd(self, options.fd)
-    -- An fd is connected already: writes go straight to it.
-    if self._writable ~= false then self._wh = self._handle end
   end
   return self
 end
@@ -333,44 +367,43 @@ end
 
 local function read_start(self)
   local h = self._handle
-  if h and not rawget(self, "connecting") and not rawget(self, "_eof")
-     and rawget(self, "_readable") ~= false then
+  if h and self._f & (CONNECTING | EOF_READ | NO_READ) == 0 then
     local r = h:read_start()
     if r ~= 0 then self:destroy(errors.uv(r, "read")) end
   end
 end
 
 local function auto_end(self)
-  if not rawget(self, "_wdone") and not rawget(self, "destroyed") then self:done() end
+  if self._f & (ENDING | DESTROYED) == 0 then self:done() end
 end
 
 local function emit_end(self)
-  if rawget(self, "destroyed") then return end
+  if self._f & DESTROYED ~= 0 then return end
   local d = rawget(self, "_decoder")
   if d then
     local rest = d:finish()
     if rest ~= "" then emit(self, "data", rest) end
   end
-  self._endEmitted = true
+  self._f = self._f | END_EMITTED
   emit(self, "end")
   if rawget(self, "_pipes") then pipes_ended(self) end
-  if rawget(self, "destroyed") then return end
-  if not rawget(self, "allowHalfOpen") and rawget(self, "_writable") ~= false
-     and not rawget(self, "_wdone") then
+  if self._f & DESTROYED ~= 0 then return end
+  local f = self._f
+  if not rawget(self, "allowHalfOpen") and f & (NO_WRITE | ENDING) == 0 then
     -- Our side follows once writes queued until now are flushed.
     defer(auto_end, self)
-  elseif rawget(self, "_finished") or rawget(self, "_writable") == false then
+  elseif f & (FINISHED | NO_WRITE) ~= 0 then
     local destroy = rawget(self, "destroy") or Socket.destroy
     destroy(self)
   end
 end
 
 local function read_done(self, err)
-  if rawget(self, "destroyed") then return end
+  if self._f & DESTROYED ~= 0 then return end
   if err ~= EOF then
     return self:destroy(errors.uv(err, "read"))
   end
-  self._eof = true
+  self._f = self._f | EOF_READ
   defer(emit_end, self)
 end
 
@@ -402,26 +435,26 @@ local function onread_decoding(self, chunk, err)
 end
 
 function Socket:resume()
-  self._flowing = true
+  self._f = self._f & ~PAUSED | FLOWING
   read_start(self)
   return self
 end
 
 function Socket:pause()
-  self._flowing = false
+  self._f = self._f & ~FLOWING | PAUSED
   local h = self._handle
-  if h and not rawget(self, "connecting") then h:read_stop() end
+  if h and self._f & CONNECTING == 0 then h:read_stop() end
   return self
 end
 
 function Socket:isPaused()
-  return self._flowing == false
+  return self._f & PAUSED ~= 0
 end
 
 -- A 'data' listener starts the flow unless the socket was paused, as a
 -- Node Readable does.
 local function on_data_listener(self, name)
-  if name == "data" and rawget(self, "_flowing") == nil then
+  if name == "data" and self._f & (FLOWING | PAUSED) == 0 then
     local resume = rawget(self, "resume") or Socket.resume
     resume(self)
   end
@@ -486,7 +519,7 @@ local function dispatched(self, h, st, q, cb)
   end
   wq_push(self, cb or false, true)
   if h:write_queue_size() >= self.writableHighWaterMark then
-    self._needDrain = true
+    self._f = self._f | NEED_DRAIN
     return false
   end
   return true
@@ -502,7 +535,7 @@ function Socket:onwrite(status)
   local i = first + 2
   while i < wq.t and not wq[i + 1] do i = i + 2 end
   wq.h = i
-  if status < 0 and not rawget(self, "destroyed") then
+  if status < 0 and self._f & DESTROYED == 0 then
     local err = errors.uv(status, "write")
     if cb then cb(err) end
     self:destroy(err)
@@ -510,9 +543,9 @@ function Socket:onwrite(status)
     -- Node emits 'drain' before the callbacks of the writes that emptied
     -- the queue; after destroy a callback gets no error (the write was
     -- handed over).
-    if self._needDrain and i == wq.t and not rawget(self, "destroyed")
-       and not self._wdone then
-      self._needDrain = nil
+    if i == wq.t
+       and self._f & (NEED_DRAIN | DESTROYED | ENDING) == NEED_DRAIN then
+      self._f = self._f & ~NEED_DRAIN
       emit_drain(self)
     end
     if cb then cb() end
@@ -537,7 +570,7 @@ local function queue_pending(self, data, n, cb)
   local total = (self._pqBytes or 0) + n
   self._pqBytes = total
   if total >= self.writableHighWaterMark then
-    self._needDrain = true
+    self._f = self._f | NEED_DRAIN
     return false
   end
   return true
@@ -547,8 +580,9 @@ local write_slow
 
 --- socket:write(data[, encoding][, cb]) -> boolean (§5.3).
 function Socket:write(data, enc, cb)
-  local h = self._wh  -- the handle while writes can go straight to it
-  if h and enc == nil and cb == nil and type(data) == "string" then
+  local h = self._handle
+  if h and self._f & WRITE_BLOCKED == 0 and enc == nil and cb == nil
+     and type(data) == "string" then
     local st, q = h:write(data)
     if st == 0 and q == 0 then return true end
     return dispatched(self, h, st, q, nil)
@@ -584,14 +618,14 @@ function write_slow(self, data, enc, cb)
     error(errors.ERR_INVALID_ARG_TYPE("chunk",
       { "string", "a sequence of strings" }, data), 3)
   end
-  if self._wdone then
+  if self._f & ENDING ~= 0 then
     -- After the peer ended (allowHalfOpen false) Node answers EPIPE.
-    if self._endEmitted and not self.allowHalfOpen then
+    if self._f & END_EMITTED ~= 0 and not self.allowHalfOpen then
       return fail_write(self, errors.epipe_ended(), cb)
     end
     return fail_write(self, errors.ERR_STREAM_WRITE_AFTER_END(), cb)
   end
-  if rawget(self, "destroyed") then
+  if self._f & DESTROYED ~= 0 then
     if cb then nextTick(cb, errors.ERR_STREAM_DESTROYED("write")) end
     return false
   end
@@ -604,11 +638,11 @@ function write_slow(self, data, enc, cb)
       else for i = 1, #data do n = n + #data[i] end end
     end
   end
-  local h = self._wh
-  if not h then
+  local h = self._handle
+  if not h or self._f & (CONNECTING | NO_WRITE) ~= 0 then
     -- Queued while connecting; a socket never connected has nowhere to
     -- write to (Node: ERR_SOCKET_CLOSED, then destroyed).
-    if not rawget(self, "connecting") then
+    if self._f & CONNECTING == 0 then
       return fail_write(self, errors.ERR_SOCKET_CLOSED(), cb)
     end
     return queue_pending(self, data, n, cb)
@@ -639,13 +673,13 @@ local function flush_pending(self, h)
     local st, q = h:write(pq[i])
     local cb = pq[i + 1] or nil
     if st ~= 0 or q ~= 0 or cb then dispatched(self, h, st, q, cb) end
-    if rawget(self, "destroyed") then return end
+    if self._f & DESTROYED ~= 0 then return end
   end
-  if self._needDrain and h:write_queue_size() < self.writableHighWaterMark
-     and not self._wdone then
-    self._needDrain = nil
+  if self._f & (NEED_DRAIN | ENDING) == NEED_DRAIN
+     and h:write_queue_size() < self.writableHighWaterMark then
+    self._f = self._f & ~NEED_DRAIN
     nextTick(function()
-      if not rawget(self, "destroyed") then emit_drain(self) end
+      if self._f & DESTROYED == 0 then emit_drain(self) end
     end)
   end
 end
@@ -662,13 +696,13 @@ local function call_finish_callbacks(self, err)
 end
 
 function Socket:onshutdown()
-  if rawget(self, "destroyed") or rawget(self, "_finished") then return end
-  self._finished = true
+  if self._f & (DESTROYED | FINISHED) ~= 0 then return end
+  self._f = self._f | FINISHED
   call_finish_callbacks(self)
   emit(self, "finish")
   if rawget(self, "_pipes") then pipes_dest_gone(self) end
-  if rawget(self, "destroyed") then return end
-  if rawget(self, "_endEmitted") or rawget(self, "_readable") == false then
+  if self._f & DESTROYED ~= 0 then return end
+  if self._f & (END_EMITTED | NO_READ) ~= 0 then
     local destroy = rawget(self, "destroy") or Socket.destroy
     destroy(self)
   end
@@ -683,11 +717,11 @@ function Socket:done(data, enc, cb)
   end
   if cb ~= nil then errors.check_function(cb, "cb") end
   if data ~= nil then self:write(data, enc) end
-  if rawget(self, "_wdone") or rawget(self, "destroyed") then
+  if self._f & (ENDING | DESTROYED) ~= 0 then
     if cb then
-      if self._finished then
+      if self._f & FINISHED ~= 0 then
         nextTick(cb, errors.ERR_STREAM_ALREADY_FINISHED("end"))
-      elseif rawget(self, "destroyed") then
+      elseif self._f & DESTROYED ~= 0 then
         nextTick(cb, errors.ERR_STREAM_DESTROYED("end"))
       else
         local list = self._onfinish or {}
@@ -698,10 +732,9 @@ function Socket:done(data, enc, cb)
     return self
   end
   if cb then self._onfinish = { cb } end
-  self._wdone = true
-  self._wh = nil
+  self._f = self._f | ENDING
   local h = self._handle
-  if h and not rawget(self, "connecting") then shutdown(self, h) end
+  if h and self._f & CONNECTING == 0 then shutdown(self, h) end
   -- Else the FIN follows the connection (connected()).
   return self
 end
@@ -709,7 +742,7 @@ Socket["end"] = Socket.done
 
 function Socket:destroySoon()
   if is_writable(self) then self:done() end
-  if self._finished then
+  if self._f & FINISHED ~= 0 then
     self:destroy()
   else
     self:once("finish", function() self:destroy() end)
@@ -753,10 +786,8 @@ end
 --- socket:destroy([err]): close now; 'error'(err) if given, then
 --- 'close'(hadError).
 function Socket:destroy(err)
-  if rawget(self, "destroyed") then return self end
-  self.destroyed = true
-  self.connecting = false
-  self._wh = nil
+  if self._f & DESTROYED ~= 0 then return self end
+  self._f = self._f & ~CONNECTING | DESTROYED
   local a = rawget(self, "_attempt")
   if a then
     self._attempt = nil
@@ -767,15 +798,21 @@ function Socket:destroy(err)
   local h = self._handle
   local srv
   if h then
-    -- What the handle knew stays readable once it is gone.
+    -- What the handle knew (byte counts, server) stays readable: the
+    -- closed handle is kept, in the slot of a 4-slot hash that an echoed
+    -- socket still has free (copies of its answers would take 3 fields
+    -- and a rehash per connection).
     srv = h:server()
-    local r, w = h:bytes()
-    if r ~= 0 then self._br = (rawget(self, "_br") or 0) + r end
-    if w ~= 0 then self._bw = (rawget(self, "_bw") or 0) + w end
-    if srv then self.server = srv end
+    local old = rawget(self, "_gone")
+    if old then
+      local r, w = old:bytes()
+      self._br = (rawget(self, "_br") or 0) + r
+      self._bw = (rawget(self, "_bw") or 0) + w
+    end
     self._handle = nil
-    if err ~= nil then self._hadError = true end
-    if rawget(self, "_reset") then h:close_reset() else h:close() end
+    self._gone = h
+    if err ~= nil then self._f = self._f | HAD_ERROR end
+    if self._f & RESET ~= 0 then h:close_reset() else h:close() end
     -- onclose emits 'close', from libuv's close callback.
   else
     nextTick(emit_close, self, err ~= nil)
@@ -788,23 +825,23 @@ function Socket:destroy(err)
 end
 
 function Socket:onclose()
-  return emit_close(self, rawget(self, "_hadError") == true)
+  return emit_close(self, self._f & HAD_ERROR ~= 0)
 end
 
 --- socket:resetAndDestroy(): close with a TCP RST.
 function Socket:resetAndDestroy()
   local h = self._handle
   if h then
-    if rawget(self, "_pipe") then
+    if self._f & UNIX ~= 0 then
       error(errors.ERR_INVALID_HANDLE_TYPE(), 2)
     end
-    if rawget(self, "connecting") then
+    if self._f & CONNECTING ~= 0 then
       self:once("connect", function()
-        self._reset = true
+        self._f = self._f | RESET
         self:destroy()
       end)
     else
-      self._reset = true
+      self._f = self._f | RESET
       self:destroy()
     end
   else
@@ -820,20 +857,19 @@ end
 -- queued writes (and the FIN), then 'connect', 'ready' and reading.
 local function connected(self)
   local h = self._handle
-  self.connecting = false
+  self._f = self._f & ~CONNECTING
   self._conn = nil
-  if not rawget(self, "_pipe") then
+  if self._f & UNIX == 0 then
     if self._noDelay then h:nodelay(true) end
     if self._keepAlive then h:keepalive(true, self._keepAliveDelay or 0) end
   end
-  if not self._wdone and self._writable ~= false then self._wh = h end
   flush_pending(self, h)
-  if rawget(self, "destroyed") then return end
-  if self._wdone then shutdown(self, h) end
+  if self._f & DESTROYED ~= 0 then return end
+  if self._f & ENDING ~= 0 then shutdown(self, h) end
   emit(self, "connect")
-  if rawget(self, "destroyed") then return end
+  if self._f & DESTROYED ~= 0 then return end
   emit(self, "ready")
-  if self._flowing then read_start(self) end
+  if self._f & FLOWING ~= 0 then read_start(self) end
 end
 
 -- Binds the local side of a connect -> 0 or errno, and the address used.
@@ -876,11 +912,13 @@ end
 local attempt_next
 
 local function attempt_timeout(self, ctx)
-  if self._attempt ~= ctx or rawget(self, "destroyed") then return end
+  if self._attempt ~= ctx or self._f & DESTROYED ~= 0 then return end
   ctx.timer = nil
   local a = ctx.addresses[ctx.current - 1]
   emit(self, "connectionAttemptTimeout", a.address, ctx.port, a.family)
-  if self._attempt == ctx and rawget(self, "connecting") then attempt_next(self, ctx) end
+  if self._attempt == ctx and self._f & CONNECTING ~= 0 then
+    attempt_next(self, ctx)
+  end
 end
 
 function attempt_next(self, ctx, canceled)
@@ -935,7 +973,7 @@ function attempt_next(self, ctx, canceled)
 end
 
 function Socket:onconnect(status)
-  if rawget(self, "destroyed") then return end
+  if self._f & DESTROYED ~= 0 then return end
   local ctx = self._attempt
   if ctx then
     local a = ctx.cur
@@ -944,7 +982,7 @@ function Socket:onconnect(status)
       ctx.errors[#ctx.errors + 1] = err
       emit(self, "connectionAttemptFailed", a.address, ctx.port, a.family,
         err)
-      if self._attempt == ctx and rawget(self, "connecting") then
+      if self._attempt == ctx and self._f & CONNECTING ~= 0 then
         attempt_next(self, ctx, status == ECANCELED)
       end
       return
@@ -1011,7 +1049,7 @@ local function lookup_multiple(self, o, host, port, lport, timeout, list)
   for i = 1, #list do
     local a = list[i]
     emit(self, "lookup", nil, a.address, a.family, host)
-    if not rawget(self, "connecting") then return end
+    if self._f & CONNECTING == 0 then return end
     if type(a.address) == "string" and isIP(a.address) ~= 0
        and (a.family == 4 or a.family == 6) then
       first = first or a.family
@@ -1080,7 +1118,7 @@ local function lookup_and_connect(self, o)
   local fam = isIP(host)
   if fam ~= 0 then
     nextTick(function()
-      if rawget(self, "connecting") then
+      if self._f & CONNECTING ~= 0 then
         internal_connect(self, host, port, fam, laddr, lport)
       end
     end)
@@ -1096,7 +1134,7 @@ local function lookup_and_connect(self, o)
   if family == 0 and hints == 0 then hints = core.AI_ADDRCONFIG or 0 end
   if family == 0 and not laddr and auto then
     resolve(self, lookup, host, family, hints, true, function(err, list)
-      if not rawget(self, "connecting") then return end
+      if self._f & CONNECTING == 0 then return end
       if err then
         emit(self, "lookup", err, nil, nil, host)
         nextTick(Socket.destroy, self, err)
@@ -1109,7 +1147,7 @@ local function lookup_and_connect(self, o)
   resolve(self, lookup, host, family, hints, false, function(err, list)
     local a = not err and list[1] or EMPTY
     emit(self, "lookup", err, a.address, a.family, host)
-    if not rawget(self, "connecting") then return end
+    if self._f & CONNECTING == 0 then return end
     if err then
       nextTick(Socket.destroy, self, err)
     elseif not invalid_address(self, a.address, a.family, o) then
@@ -1138,10 +1176,9 @@ end
 
 -- Back to the state of a new socket, for connect() after destroy.
 local function undestroy(self)
-  for _, k in ipairs({ "destroyed", "connecting", "_handle", "_wh", "_peer",
-    "_eof", "_endEmitted", "_wdone", "_finished", "_hadError", "_reset",
-    "_needDrain", "_wq", "_pq", "_pqBytes", "_onfinish", "_conn",
-    "_attempt" }) do
+  self._f = self._f & (FLOWING | PAUSED | NO_READ | NO_WRITE)
+  for _, k in ipairs({ "_handle", "_peer", "_wq", "_pq", "_pqBytes",
+    "_onfinish", "_conn", "_attempt" }) do
     self[k] = nil
   end
 end
@@ -1153,7 +1190,7 @@ function Socket:connect(...)
   if o.port == nil and o.path == nil then
     error(errors.ERR_MISSING_ARGS({ "options", "port", "path" }), 2)
   end
-  if rawget(self, "destroyed") then undestroy(self) end
+  if self._f & DESTROYED ~= 0 then undestroy(self) end
   local path = o.path
   if path ~= nil and type(path) ~= "string" then
     error(errors.ERR_INVALID_ARG_TYPE("options.path", "string", path), 2)
@@ -1164,7 +1201,7 @@ function Socket:connect(...)
     self._keepAliveDelay = floor((o.keepAliveInitialDelay or 0) / 1000)
   end
   if not self._handle then new_handle(self, path ~= nil) end
-  self.connecting = true
+  self._f = self._f | CONNECTING
   if path then
     internal_connect(self, path)
   else
@@ -1196,7 +1233,7 @@ function Socket:setTimeout(ms, cb)
 end
 
 function Socket:ontimeout()
-  if rawget(self, "destroyed") then return end
+  if self._f & DESTROYED ~= 0 then return end
   emit(self, "timeout")
 end
 
@@ -1205,7 +1242,7 @@ function Socket:setNoDelay(enable)
   enable = not not enable
   self._noDelay = enable or nil
   local h = self._handle
-  if h and not rawget(self, "_pipe") and not rawget(self, "connecting") then h:nodelay(enable) end
+  if h and self._f & (UNIX | CONNECTING) == 0 then h:nodelay(enable) end
   return self
 end
 
@@ -1215,7 +1252,7 @@ function Socket:setKeepAlive(enable, delay)
   self._keepAlive = enable or nil
   self._keepAliveDelay = delay
   local h = self._handle
-  if h and not rawget(self, "_pipe") and not rawget(self, "connecting") then
+  if h and self._f & (UNIX | CONNECTING) == 0 then
     h:keepalive(enable, delay)
   end
   return self
@@ -1487,12 +1524,12 @@ function Socket:pipe(dest, opts)
   end
   local on_ = rawget(self, "on") or Socket.on
   on_(self, "data", p[P_DATA])
-  if native and rawget(dest, "_needDrain") then
+  if native and dest._f & NEED_DRAIN ~= 0 then
     -- dest is full already: wait for its 'drain' (as Node).
     p[P_WAITING] = true
     local pause = rawget(self, "pause") or Socket.pause
     pause(self)
-  elseif rawget(self, "_flowing") == false then
+  elseif self._f & PAUSED ~= 0 then
     resume_unless_waiting(self)
   end
   return dest
@@ -1773,17 +1810,17 @@ function Server:onconnection(client)
   -- soon (listeners, flowing, byte counts): no rehash as they arrive.
   -- The byte counts start at their class default 0 (every echoed connection
   -- sets them anyway): the first read of each needs no __index call.
-  local s = setmetatable({ _handle = client, _wh = client, _events = nil,
-    _flowing = nil }, SocketMT)
+  local s = setmetatable({ _handle = client, _events = nil, _f = 0 },
+    SocketMT)
   client:set_owner(s)
   local pipe = rawget(self, "_pipeName")
-  if pipe then s._pipe = true end
+  if pipe then s._f = UNIX end
   local v = rawget(self, "allowHalfOpen")
   if v == nil then v = Server.allowHalfOpen end
   if v then s.allowHalfOpen = true end
   v = rawget(self, "pauseOnConnect")
   if v == nil then v = Server.pauseOnConnect end
-  if v then s._flowing = false end
+  if v then s._f = s._f | PAUSED end
   local hwm = rawget(self, "highWaterMark")
   if hwm == nil then hwm = Server.highWaterMark end
   if hwm ~= DEFAULT_HWM then
