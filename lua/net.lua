@@ -33,8 +33,8 @@ local nextTick = tick.nextTick
 local defer = tick.defer  -- nextTick(fn, a), one non-nil argument
 local isIP = ip.isIP
 local type, select, setmetatable, getmetatable, tonumber, tostring, error,
-  ipairs, rawget = type, select, setmetatable, getmetatable, tonumber,
-  tostring, error, ipairs, rawget
+  ipairs, rawget, rawset = type, select, setmetatable, getmetatable,
+  tonumber, tostring, error, ipairs, rawget, rawset
 local floor, huge = math.floor, math.huge
 
 local EOF = core.errno.EOF
@@ -1550,6 +1550,14 @@ Server.keepAliveInitialDelay = 0
 Server.highWaterMark = DEFAULT_HWM
 Server._connections = 0
 
+-- What an accepted socket takes from its server, read per connection.
+-- A server gets _accept = true when one of them is first set (options,
+-- a later assignment by the user, a Unix path): without it, a connection
+-- is accepted with the defaults after one rawget instead of seven.
+local ACCEPT_FIELDS = { maxConnections = true, allowHalfOpen = true,
+  pauseOnConnect = true, highWaterMark = true, noDelay = true,
+  keepAlive = true, keepAliveInitialDelay = true, _pipeName = true }
+
 local ServerMT = {
   __name = "Server",
   __index = function(s, k)
@@ -1557,6 +1565,12 @@ local ServerMT = {
     if v ~= nil then return v end
     if k == "listening" then return s._handle ~= nil end
     return nil
+  end,
+  -- Only for fields not yet in the server: once set, a field stays (nil
+  -- assignments aside), and _accept with it.
+  __newindex = function(s, k, v)
+    if ACCEPT_FIELDS[k] then rawset(s, "_accept", true) end
+    rawset(s, k, v)
   end,
 }
 
@@ -1793,6 +1807,14 @@ function Server:onconnection(client)
   if not client then return end  -- accept failed (EMFILE...): keep serving
   -- Fields read with rawget, class defaults by hand: each plain read of an
   -- unset field would run ServerMT's __index function (9 per connection).
+  if not rawget(self, "_accept") then
+    local s = setmetatable({ _handle = client, _events = nil, _f = 0 },
+      SocketMT)
+    client:set_owner(s)
+    self._connections = self._connections + 1
+    emit(self, "connection", s)
+    return
+  end
   local max = rawget(self, "maxConnections")
   if max and self._connections >= max then
     local info

@@ -405,6 +405,26 @@ describe("net.Server", function()
     h.run()
   end)
 
+  it("passes options assigned to the server after creation, as Node",
+  function()
+    local srv
+    srv = net.createServer(h.must_call(function(c)
+      assert.is_true(c.allowHalfOpen)
+      assert.is_true(c:isPaused())
+      assert.is_false(c.readableFlowing)
+      assert.equal(1024, c.writableHighWaterMark)
+      c:destroy()
+      srv:close()
+    end))
+    srv.pauseOnConnect = true
+    srv.allowHalfOpen = true
+    srv.highWaterMark = 1024
+    srv:listen(0, "127.0.0.1", function()
+      net.connect(srv:address().port, "127.0.0.1"):on("error", function() end)
+    end)
+    h.run()
+  end)
+
   it("keeps serving when the connection listener's sockets are gone",
   function()
     local n = 0
