@@ -36,7 +36,10 @@
 -- made only when a number is used as a name.  The listeners of one name
 -- are stored as:
 --   * the function itself, when there is exactly one plain listener;
---   * otherwise a sequence of functions and once-wrappers.
+--   * otherwise a sequence of functions and once-wrappers, itself callable
+--     (metatable List: calling it calls each entry in turn), so that the
+--     stored value is simply called: emit() and net's read path need no
+--     type() test (a C call) to tell the two apart.
 -- A sequence is never modified after it is stored: adding or removing builds
 -- a new one.  emit() can therefore walk the sequence it fetched without
 -- copying it, and still call exactly the listeners registered when it
@@ -125,6 +128,17 @@ local function unwrap(entry)
   return entry
 end
 
+-- A sequence of listeners, callable: emit's one call reaches every entry.
+local List = {__name = "listeners"}
+
+function List.__call(list, ...)
+  for i = 1, #list do list[i](...) end
+end
+
+local function seq(t)
+  return setmetatable(t, List)
+end
+
 -- }==========================================================================
 
 
@@ -185,7 +199,7 @@ local function add(self, name, listener, prepend, once)
     if not num then
       -- Sized by the constructor for its first name: no rehash.  A lone
       -- once-wrapper still goes in a sequence (below).
-      self._events = {name, [name] = once and {entry} or entry}
+      self._events = {name, [name] = once and seq({entry}) or entry}
       return self
     end
     ev = {}
@@ -198,17 +212,17 @@ local function add(self, name, listener, prepend, once)
   if cur == nil then
     -- A lone once-wrapper still goes in a sequence, so that a stored value
     -- is always either a function or a sequence.
-    if num then set(ev, name, once and {entry} or entry)
-    else ev[name] = once and {entry} or entry end
+    if num then set(ev, name, once and seq({entry}) or entry)
+    else ev[name] = once and seq({entry}) or entry end
     ev[#ev + 1] = name
     return self
   elseif type(cur) == "function" then
-    cur = prepend and {entry, cur} or {cur, entry}
+    cur = seq(prepend and {entry, cur} or {cur, entry})
     if num then set(ev, name, cur) else ev[name] = cur end
     count = 2
   else
     count = #cur + 1
-    local new = {}
+    local new = seq({})
     if prepend then
       new[1] = entry
       for i = 2, count do new[i] = cur[i - 1] end
@@ -261,11 +275,7 @@ function EventEmitter:emit(name, ...)
     end
   end
   if l ~= nil then
-    if type(l) == "function" then
-      l(...)
-    else
-      for i = 1, #l do l[i](...) end
-    end
+    l(...)  -- a function or a callable List
     return true
   end
   if name == "error" then
@@ -337,10 +347,10 @@ function EventEmitter:removeListener(name, listener)
       reported = cur[1].listener
     elseif left == 1 then
       local keep = cur[pos == 1 and 2 or 1]
-      keep = type(keep) == "function" and keep or {keep}
+      keep = type(keep) == "function" and keep or seq({keep})
       if num then set(ev, name, keep) else ev[name] = keep end
     else
-      local new = {}
+      local new = seq({})
       for i = 1, pos - 1 do new[i] = cur[i] end
       for i = pos + 1, n do new[i - 1] = cur[i] end
       if num then set(ev, name, new) else ev[name] = new end

@@ -417,9 +417,7 @@ function Socket:onread(chunk, err)
     local ev = self._events
     local l = ev and ev.data
     if l == nil then return end
-    if type(l) == "function" then return l(chunk) end
-    for i = 1, #l do l[i](chunk) end
-    return
+    return l(chunk)  -- a function or a callable sequence (events.lua)
   end
   return read_done(self, err)
 end
