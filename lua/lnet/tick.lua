@@ -17,7 +17,14 @@ local unpack = table.unpack
 -- tick.defer's single argument that argument itself, with one[i] true.
 local one = {}
 
+-- True while drain() runs: what is queued meanwhile runs in the same
+-- drain, so C need not be told (a C call, then an empty drain: one more
+-- protected call per connection).  Left true if a callback raises; C then
+-- keeps its flag set and its next drain starts afresh.
+local draining = false
+
 local function drain()
+  draining = true
   while head <= tail do
     local i = head
     local fn, a = fns[i], args[i]
@@ -28,6 +35,7 @@ local function drain()
     else fn(unpack(a, 1, a.n)) end
   end
   head, tail = 1, 0
+  draining = false
 end
 
 core.set_tick(drain)
@@ -45,7 +53,7 @@ function tick.nextTick(fn, ...)
     local errors = require("lnet.errors")
     error(errors.ERR_INVALID_ARG_TYPE("callback", "function", fn), 2)
   end
-  if head > tail then
+  if head > tail and not draining then
     core.tick_request()
   end
   tail = tail + 1
@@ -58,7 +66,7 @@ end
 --- lnet's own code: nextTick(fn, a) for a function fn and a non-nil a,
 --- without the checks and the table.pack (twice per connection).
 function tick.defer(fn, a)
-  if head > tail then
+  if head > tail and not draining then
     core.tick_request()
   end
   local t = tail + 1
