@@ -132,6 +132,7 @@ local UNIX <const> = 1 << 10        -- a pipe handle, not TCP
 local HAD_ERROR <const> = 1 << 11   -- destroyed with an error
 local RESET <const> = 1 << 12       -- close with a TCP RST
 local NEED_DRAIN <const> = 1 << 13  -- a write returned false
+local HELD <const> = 1 << 14        -- chunks wait in _held for a reader
 -- Writes go straight to the handle unless one of these holds.
 local WRITE_BLOCKED <const> = CONNECTING | ENDING | NO_WRITE | DESTROYED
 
@@ -362,8 +363,15 @@ end
 -- Reading
 
 -- The stream flows (Node's readableFlowing): nil until a 'data' listener,
--- resume() or pipe() asks for data, false once paused.  Bytes are read from
--- the kernel only while flowing, so pause() is real backpressure.
+-- resume() or pipe() asks for data, false once paused.  A paused socket
+-- reads nothing from the kernel, so pause() is real backpressure.  Before
+-- anyone asked (nil), the socket reads anyway, as a Node socket does from
+-- the start: chunks are held (_held) up to readableHighWaterMark, then
+-- reading stops, and the first reader gets them first.  So a socket nobody
+-- reads still sees the peer's FIN when nothing was sent ('end', then the
+-- automatic end and 'close', as in Node: a write-only server closes its
+-- connections), and closing it does not reset a connection whose few
+-- bytes were never read.
 
 local function read_start(self)
   local h = self._handle
@@ -378,7 +386,8 @@ local function auto_end(self)
 end
 
 local function emit_end(self)
-  if self._f & DESTROYED ~= 0 then return end
+  -- Held chunks first: the reader who takes them gets 'end' after them.
+  if self._f & (DESTROYED | END_EMITTED | HELD) ~= 0 then return end
   local d = rawget(self, "_decoder")
   if d then
     local rest = d:finish()
@@ -412,12 +421,18 @@ end
 -- than the listener call itself.  It reads the stored listeners exactly as
 -- emit does (events.lua's storage: one function, or a sequence never
 -- modified once stored), so the snapshot semantics are the same.
+local hold
+
 function Socket:onread(chunk, err)
   if chunk then
     local ev = self._events
     local l = ev and ev.data
-    if l == nil then return end
-    return l(chunk)  -- a function or a callable sequence (events.lua)
+    if l ~= nil then
+      return l(chunk)  -- a function or a callable sequence (events.lua)
+    end
+    -- No reader yet: held.  Flowing without listeners: gone, as in Node.
+    if self._f & FLOWING == 0 then return hold(self, chunk) end
+    return
   end
   return read_done(self, err)
 end
@@ -426,14 +441,56 @@ end
 local function onread_decoding(self, chunk, err)
   if chunk then
     local text = self._decoder:write(chunk)
-    if text ~= "" then emit(self, "data", text) end
+    if text == "" then return end
+    local ev = self._events
+    if (ev and ev.data) == nil and self._f & FLOWING == 0 then
+      return hold(self, text)
+    end
+    emit(self, "data", text)
     return
   end
   return read_done(self, err)
 end
 
+-- A chunk read before anyone asked for data.
+function hold(self, chunk)
+  local held = rawget(self, "_held")
+  if not held then
+    held = { n = 0, i = 1 }
+    self._held = held
+    self._f = self._f | HELD
+  end
+  held[#held + 1] = chunk
+  held.n = held.n + #chunk
+  if held.n >= self.readableHighWaterMark then
+    self._handle:read_stop()  -- resume() starts it again
+  end
+end
+
+-- The stream flows now: the held chunks go first (on a later turn, as
+-- Node's resume(), so that listeners added in the same turn get them),
+-- then 'end' if the peer ended meanwhile.
+local function flush_held(self)
+  local held = rawget(self, "_held")
+  if not held then return end
+  local i = held.i
+  while held[i] ~= nil and self._f & (FLOWING | DESTROYED) == FLOWING do
+    local chunk = held[i]
+    held[i], i = nil, i + 1
+    held.n = held.n - #chunk
+    emit(self, "data", chunk)
+  end
+  held.i = i
+  if held[i] ~= nil or rawget(self, "_held") ~= held then return end
+  self._held = nil
+  self._f = self._f & ~HELD
+  if self._f & EOF_READ ~= 0 then defer(emit_end, self) end
+end
+
 function Socket:resume()
-  self._f = self._f & ~PAUSED | FLOWING
+  local f = self._f
+  self._f = f & ~PAUSED | FLOWING
+  if f & HELD ~= 0 then defer(flush_held, self) end
   read_start(self)
   return self
 end
@@ -867,7 +924,8 @@ local function connected(self)
   emit(self, "connect")
   if self._f & DESTROYED ~= 0 then return end
   emit(self, "ready")
-  if self._f & FLOWING ~= 0 then read_start(self) end
+  -- Reading starts unless paused: held until someone reads.
+  if self._f & PAUSED == 0 then read_start(self) end
 end
 
 -- Binds the local side of a connect -> 0 or errno, and the address used.
@@ -1811,6 +1869,8 @@ function Server:onconnection(client)
     client:set_owner(s)
     self._connections = self._connections + 1
     emit(self, "connection", s)
+    -- Not asked for data by the listener: read anyway, held (flush_held).
+    if s._f & (FLOWING | PAUSED | DESTROYED) == 0 then read_start(s) end
     return
   end
   local max = rawget(self, "maxConnections")
@@ -1864,6 +1924,7 @@ function Server:onconnection(client)
   end
   self._connections = self._connections + 1
   emit(self, "connection", s)
+  if s._f & (FLOWING | PAUSED | DESTROYED) == 0 then read_start(s) end
 end
 
 --- server:close([cb]): stop accepting; 'close' once every connection ended.
