@@ -45,6 +45,19 @@ describe("lnet runtime", function()
     assert.is_true(after)
   end)
 
+  it("runs fully after re-raising an error from a nextTick queued before it",
+  function()
+    local process = require("lnet.process")
+    local fired = false
+    process.nextTick(function() error("early", 0) end)
+    local ok, err = pcall(lnet.run)
+    assert.is_false(ok)
+    assert.equal("early", err)
+    timers.setTimeout(function() fired = true end, 1)
+    assert.is_true(lnet.run())
+    assert.is_true(fired)
+  end)
+
   it("re-raises a string error unchanged (no position added)", function()
     timers.setTimeout(function() error("plain", 0) end, 1)
     local ok, err = pcall(lnet.run)

@@ -200,7 +200,10 @@ void lnet__keep_error(lnet_ctx *ctx) {
     fflush(stderr);
     lua_pop(L, 2);
   }
-  uv_stop(ctx->loop);
+  /* Outside uv_run (a tick drained as lnet.run starts), a stop would
+  ** linger and end the next run before it began. */
+  if (ctx->running)
+    uv_stop(ctx->loop);
 }
 
 
