@@ -1344,7 +1344,8 @@ local function pipes_out(src)
   return any, waiting
 end
 
-local function unpipe_one(src, p)
+-- Stops the copy of p; 'unpipe' is emitted by the caller.
+local function detach(src, p)
   p[P_LIVE], p[P_WAITING] = false, false
   local dest = p[P_DEST]
   pipes_remove(src, p)
@@ -1363,25 +1364,47 @@ local function unpipe_one(src, p)
       off(dest, "error", p[P_ERROR])
     end
   end
+end
+
+local function emit_unpipe(src, p)
+  local dest = p[P_DEST]
   local emit_d = method(dest, "emit")
   if emit_d then emit_d(dest, "unpipe", src) end
 end
 
+-- As Node: the source is paused once no pipe is left, then 'unpipe' is
+-- emitted on each destination removed, in the order of the pipes.
 function Socket:unpipe(dest)
   local pipes, single = pipes_of(self)
   if pipes == nil then return self end
-  if single then pipes = { pipes } end
-  local removed = false
-  for i = #pipes, 1, -1 do
-    local p = pipes[i]
-    if p[P_SRC] == self and p[P_LIVE] and (dest == nil or p[P_DEST] == dest) then
-      unpipe_one(self, p)
-      removed = true
+  local n = 0
+  if single then
+    if pipes[P_SRC] == self and pipes[P_LIVE]
+       and (dest == nil or pipes[P_DEST] == dest) then
+      detach(self, pipes)
+      n = 1
+    end
+  else
+    -- pipes is a fresh copy: the removed ones are moved to its front.
+    for i = 1, #pipes do
+      local p = pipes[i]
+      if p[P_SRC] == self and p[P_LIVE] and (dest == nil or p[P_DEST] == dest)
+      then
+        detach(self, p)
+        n = n + 1
+        pipes[n] = p
+      end
     end
   end
-  if removed and not pipes_out(self) then
+  if n == 0 then return self end
+  if not pipes_out(self) then
     local pause = rawget(self, "pause") or Socket.pause
     pause(self)
+  end
+  if single then
+    emit_unpipe(self, pipes)
+  else
+    for i = 1, n do emit_unpipe(self, pipes[i]) end
   end
   return self
 end
