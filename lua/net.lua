@@ -1503,7 +1503,9 @@ function Socket:pipe(dest, opts)
       -- on, not once: unpipe removes them, and once would wrap each in a table.
       on(dest, "close", p[P_CLOSE])
       on(dest, "finish", p[P_CLOSE])
-      on(dest, "error", p[P_ERROR])
+      -- First, as Node's: it unpipes before the user's listeners run.
+      local prepend = method(dest, "prependListener") or on
+      prepend(dest, "error", p[P_ERROR])
       local emit_d = method(dest, "emit")
       if emit_d then emit_d(dest, "pipe", self) end
     end
