@@ -1490,6 +1490,8 @@ function Socket:pipe(dest, opts)
     false, true, write }
   p[P_DATA] = pipe_ondata(p)
   pipes_add(self, p)
+  -- Ended already: no 'end' will come (Node ends dest on the next tick).
+  if rawget(self, "_endEmitted") then nextTick(pipe_onend, p) end
   if native then
     if dest ~= self then pipes_add(dest, p) end
     emit(dest, "pipe", self)
