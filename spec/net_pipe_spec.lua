@@ -951,7 +951,7 @@ describe("socket:pipe", function()
       src:pipe(dst)
       dst:once("drain", function() seen[#seen + 1] = src:isPaused() end)
       local block = ("y"):rep(BLOCK)
-      for _ = 1, 64 do feed:write(block) end
+      for _ = 1, BIG do feed:write(block) end
       when(function() return src:isPaused() end, function()
         dst:once("drain", h.must_call(function()
           seen[#seen + 1] = src:isPaused()
@@ -962,7 +962,7 @@ describe("socket:pipe", function()
         feed:done()
       end)
     end)
-    h.run(10000)
+    h.run(20000)
   end)
 
   it("an 'end' listener prepended after pipe() runs before dest:done()",
