@@ -178,7 +178,7 @@ end
 
 local function add(self, name, listener, prepend, once)
   -- The checks are called only to raise: two Lua calls less per listener
-  -- added (net's pipe adds six per connection).
+  -- added (every connection adds a few).
   if type(listener) ~= "function" then check_listener(listener) end
   if name == nil or name ~= name then check_name(name) end
   local ev = self._events

@@ -64,13 +64,14 @@ local function emit_error(self, err)
   emit(self, "error", err)
 end
 
--- What a pipe does at src's 'end' and at dest's drain, finish, close and
--- error, when both are lnet Sockets (defined with pipe() below).
-local pipes_ended, pipes_drained, pipes_dest_gone
+-- emit() for a socket with pipes: src's 'end' and dest's drain, finish,
+-- close and error run the pipes' part among the listeners, where Node's
+-- pipe() has its listener (defined with pipe() below).
+local pipes_emit
 
 local function emit_drain(self)
-  emit(self, "drain")
-  if rawget(self, "_pipes") then pipes_drained(self) end
+  if rawget(self, "_pipes") then pipes_emit(self, "drain")
+  else emit(self, "drain") end
 end
 
 -- Node's isPipeName: a string that does not read as a number >= 0.  "" and
@@ -394,8 +395,8 @@ local function emit_end(self)
     if rest ~= "" then emit(self, "data", rest) end
   end
   self._f = self._f | END_EMITTED
-  emit(self, "end")
-  if rawget(self, "_pipes") then pipes_ended(self) end
+  if rawget(self, "_pipes") then pipes_emit(self, "end")
+  else emit(self, "end") end
   if self._f & DESTROYED ~= 0 then return end
   local f = self._f
   if not rawget(self, "allowHalfOpen") and f & (NO_WRITE | ENDING) == 0 then
@@ -754,8 +755,8 @@ function Socket:onshutdown()
   if self._f & (DESTROYED | FINISHED) ~= 0 then return end
   self._f = self._f | FINISHED
   call_finish_callbacks(self)
-  emit(self, "finish")
-  if rawget(self, "_pipes") then pipes_dest_gone(self) end
+  if rawget(self, "_pipes") then pipes_emit(self, "finish")
+  else emit(self, "finish") end
   if self._f & DESTROYED ~= 0 then return end
   if self._f & (END_EMITTED | NO_READ) ~= 0 then
     local destroy = rawget(self, "destroy") or Socket.destroy
@@ -809,15 +810,15 @@ end
 -- Closing
 
 local function emit_close(self, had_error)
-  emit(self, "close", had_error)
-  if rawget(self, "_pipes") then pipes_dest_gone(self) end
+  if rawget(self, "_pipes") then pipes_emit(self, "close", had_error)
+  else emit(self, "close", had_error) end
 end
 
--- A pipe into this socket goes first (as Node's, prepended): with no
--- 'error' listener of the user's, emit raises err.
+-- With no 'error' listener of the user's, emit raises err (after the
+-- unpipe of a pipe into this socket: Node prepends that listener).
 local function emit_socket_error(self, err)
-  if rawget(self, "_pipes") then pipes_dest_gone(self) end
-  emit(self, "error", err)
+  if rawget(self, "_pipes") then pipes_emit(self, "error", err)
+  else emit(self, "error", err) end
 end
 
 -- Callbacks of writes never handed to the kernel, and of done(), get the
@@ -1354,6 +1355,19 @@ end
 -- event names, unpipe removing them again) were half the cost of an
 -- echoed connection and ~0.8 KiB of an idle one.
 --
+-- pipes_emit runs the pipe's part of those events (its hook) where Node's
+-- listener would be: after the user's listeners there were when pipe()
+-- was called (src's 'end', dest's 'finish' and 'close') or when dest
+-- first made the source wait (its 'drain': Node adds that listener
+-- then), before all of them for dest's 'error' (Node prepends it), and
+-- before listeners added later unless they were prepended.  p[P_AT],
+-- made only when there is something to keep, holds per event name the
+-- listeners stored at that moment: events.lua never modifies a stored
+-- function or sequence, so keeping the reference is the snapshot, and
+-- the hook goes after those of its listeners still stored (hook_pos).
+-- at.prep[name] lists the entries prepended since (Socket:prependListener
+-- notes them).
+--
 -- sock._pipes holds the pipes sock is the source or the destination of:
 -- the single p itself (the echo server's c:pipe(c), src and dest both),
 -- or a list of them.  A p holds a boolean at P_LIVE, a list a p or
@@ -1362,6 +1376,7 @@ local P_DATA <const>, P_SRC <const>, P_DEST <const> = 1, 2, 3
 local P_DOEND <const>, P_WAITING <const>, P_LIVE <const> = 4, 5, 6
 local P_WRITE <const> = 7
 local P_DRAIN <const>, P_CLOSE <const>, P_ERROR <const> = 8, 9, 10
+local P_AT <const> = 11
 
 local function is_single(pipes)
   local live = pipes[P_LIVE]
@@ -1437,7 +1452,8 @@ local function pipes_out(src)
   return any, waiting
 end
 
-local function unpipe_one(src, p)
+-- Stops the copy of p; 'unpipe' is emitted by the caller.
+local function detach(src, p)
   p[P_LIVE], p[P_WAITING] = false, false
   local dest = p[P_DEST]
   pipes_remove(src, p)
@@ -1456,25 +1472,47 @@ local function unpipe_one(src, p)
       off(dest, "error", p[P_ERROR])
     end
   end
+end
+
+local function emit_unpipe(src, p)
+  local dest = p[P_DEST]
   local emit_d = method(dest, "emit")
   if emit_d then emit_d(dest, "unpipe", src) end
 end
 
+-- As Node: the source is paused once no pipe is left, then 'unpipe' is
+-- emitted on each destination removed, in the order of the pipes.
 function Socket:unpipe(dest)
   local pipes, single = pipes_of(self)
   if pipes == nil then return self end
-  if single then pipes = { pipes } end
-  local removed = false
-  for i = #pipes, 1, -1 do
-    local p = pipes[i]
-    if p[P_SRC] == self and p[P_LIVE] and (dest == nil or p[P_DEST] == dest) then
-      unpipe_one(self, p)
-      removed = true
+  local n = 0
+  if single then
+    if pipes[P_SRC] == self and pipes[P_LIVE]
+       and (dest == nil or pipes[P_DEST] == dest) then
+      detach(self, pipes)
+      n = 1
+    end
+  else
+    -- pipes is a fresh copy: the removed ones are moved to its front.
+    for i = 1, #pipes do
+      local p = pipes[i]
+      if p[P_SRC] == self and p[P_LIVE] and (dest == nil or p[P_DEST] == dest)
+      then
+        detach(self, p)
+        n = n + 1
+        pipes[n] = p
+      end
     end
   end
-  if removed and not pipes_out(self) then
+  if n == 0 then return self end
+  if not pipes_out(self) then
     local pause = rawget(self, "pause") or Socket.pause
     pause(self)
+  end
+  if single then
+    emit_unpipe(self, pipes)
+  else
+    for i = 1, n do emit_unpipe(self, pipes[i]) end
   end
   return self
 end
@@ -1495,6 +1533,23 @@ local function pipe_ondrain(p)
   resume_unless_waiting(p[P_SRC])
 end
 
+-- The first time dest makes the source wait, the pipe's 'drain' hook
+-- takes its place after dest's 'drain' listeners of now (Node adds its
+-- listener then).  false: there were none.
+local function pipe_wait(p)
+  p[P_WAITING] = true
+  local dest = p[P_DEST]
+  if getmetatable(dest) ~= SocketMT then return end
+  local at = p[P_AT]
+  if at and at.drain ~= nil then return end
+  if at == nil then
+    at = {}
+    p[P_AT] = at
+  end
+  local ev = rawget(dest, "_events")
+  at.drain = ev and ev.drain or false
+end
+
 -- Per chunk: written here, not through a helper (one Lua call less).
 local function pipe_ondata(p)
   return function(chunk)
@@ -1505,7 +1560,7 @@ local function pipe_ondata(p)
       ok = dest:write(chunk)
     end
     if ok == false and p[P_LIVE] then
-      p[P_WAITING] = true
+      pipe_wait(p)
       local src = p[P_SRC]
       local pause = rawget(src, "pause") or Socket.pause
       pause(src)
@@ -1543,10 +1598,157 @@ local function pipe_onerror(p, err)
   end
 end
 
--- The hooks the Socket code calls at those points.
-function pipes_ended(src) each_pipe(src, P_SRC, pipe_onend) end
-function pipes_drained(dest) each_pipe(dest, P_DEST, pipe_ondrain) end
-function pipes_dest_gone(dest) each_pipe(dest, P_DEST, pipe_ondest_gone) end
+-- The events with a hook: the side of the pipe the socket must be, and
+-- what the pipe does.
+local HOOK_ROLE = { ["end"] = P_SRC, finish = P_DEST, close = P_DEST,
+  error = P_DEST, drain = P_DEST }
+local HOOK = { ["end"] = pipe_onend, finish = pipe_ondest_gone,
+  close = pipe_ondest_gone, error = pipe_ondest_gone, drain = pipe_ondrain }
+
+-- How many of the n stored listeners l run before p's hook.  l is those
+-- prepended since (at.prep[name], newest first in l), then those stored
+-- then (s0), then those added since, each part less the ones removed:
+-- matched in that order, so that one function added more than once is
+-- counted right (identity alone cannot tell its entries apart).
+local function hook_pos(p, name, l, n)
+  local at = p[P_AT]
+  if at == nil then return 0 end
+  local s0, prep = at[name], at.prep
+  if l == s0 then return n end
+  prep = prep and prep[name]
+  if not s0 and not prep then return 0 end
+  local fn, s0fn = type(l) == "function", type(s0) == "function"
+  local j, k, m = prep and #prep or 0, 1, 0
+  if s0fn then m = 1 elseif s0 then m = #s0 end
+  for i = 1, n do
+    local e = fn and l or l[i]
+    local found = false
+    while j > 0 do
+      j = j - 1
+      if prep[j + 1] == e then
+        found = true
+        break
+      end
+    end
+    if not found then
+      while k <= m do
+        k = k + 1
+        if (s0fn and s0 or s0[k - 1]) == e then
+          found = true
+          break
+        end
+      end
+      if not found then return i - 1 end
+    end
+  end
+  return n
+end
+
+-- emit(sock, name, ...) for a socket with _pipes, name one of HOOK's.
+-- The listeners and the pipes are those of the moment emit starts (as
+-- Node copies its listener array): a pipe unpiped by an earlier listener
+-- still runs its hook (src's 'end' still ends dest, as in Node), one made
+-- by a listener does not.
+function pipes_emit(sock, name, ...)
+  local role, hook = HOOK_ROLE[name], HOOK[name]
+  local pipes = rawget(sock, "_pipes")
+  local one, many  -- the pipes with sock at role: the first, then all
+  if is_single(pipes) then
+    if pipes[role] == sock and pipes[P_LIVE] then one = pipes end
+  else
+    for i = 1, #pipes do
+      local p = pipes[i]
+      if p[role] == sock and p[P_LIVE] then
+        if one == nil then one = p
+        elseif many == nil then many = { one, p }
+        else many[#many + 1] = p end
+      end
+    end
+  end
+  if one == nil then return emit(sock, name, ...) end
+  -- Node prepends each pipe's 'error' listener: the newest runs first.
+  if many and name == "error" then
+    local k = #many
+    for i = 1, k // 2 do many[i], many[k + 1 - i] = many[k + 1 - i], many[i] end
+  end
+  local ev = rawget(sock, "_events")
+  local l = ev and ev[name]
+  if l == nil then
+    if many then
+      for i = 1, #many do hook(many[i]) end
+    else
+      hook(one)
+    end
+    -- No listener of the user's: raises err (or calls one added since).
+    if name == "error" then return emit(sock, name, ...) end
+    return true
+  end
+  local fn = type(l) == "function"
+  local n = fn and 1 or #l
+  if many == nil then
+    local pos = hook_pos(one, name, l, n)
+    if pos == 0 then hook(one) end
+    for i = 1, n do
+      local f = fn and l or l[i]
+      f(...)
+      if i == pos then hook(one) end
+    end
+    return true
+  end
+  local pos = {}
+  for k = 1, #many do pos[k] = hook_pos(many[k], name, l, n) end
+  for i = 0, n do
+    if i > 0 then
+      local f = fn and l or l[i]
+      f(...)
+    end
+    for k = 1, #many do
+      if pos[k] == i then hook(many[k]) end
+    end
+  end
+  return true
+end
+
+-- A listener prepended to a hooked event after pipe() runs before the
+-- pipe's hook, as before Node's listener: the pipes note its entry.
+local function note_prepended(self, name)
+  local role = HOOK_ROLE[name]
+  if role == nil or rawget(self, "_pipes") == nil then return end
+  local ev = rawget(self, "_events")
+  local l = ev and ev[name]
+  if l == nil then return end
+  local e = type(l) == "function" and l or l[1]
+  each_pipe(self, role, function(p)
+    local at = p[P_AT]
+    if at == nil then
+      at = {}
+      p[P_AT] = at
+    end
+    local prep = at.prep
+    if prep == nil then
+      prep = {}
+      at.prep = prep
+    end
+    local list = prep[name]
+    if list == nil then
+      list = {}
+      prep[name] = list
+    end
+    list[#list + 1] = e
+  end)
+end
+
+function Socket:prependListener(name, fn)
+  EventEmitter.prependListener(self, name, fn)
+  note_prepended(self, name)
+  return self
+end
+
+function Socket:prependOnceListener(name, fn)
+  EventEmitter.prependOnceListener(self, name, fn)
+  note_prepended(self, name)
+  return self
+end
 
 --- socket:pipe(dest[, {["end"] = bool}]) -> dest, with backpressure.
 function Socket:pipe(dest, opts)
@@ -1559,7 +1761,23 @@ function Socket:pipe(dest, opts)
   local p = { false, self, dest, not (opts and opts["end"] == false),
     false, true, write }
   p[P_DATA] = pipe_ondata(p)
+  -- The hooks' places (see pipes_emit): after the listeners of now.
+  local ev, at = rawget(self, "_events"), nil
+  local l = ev and ev["end"]
+  if l then at = { ["end"] = l } end
+  if native then
+    if dest ~= self then ev = rawget(dest, "_events") end
+    if ev and (ev.finish or ev.close) then
+      at = at or {}
+      at.finish, at.close = ev.finish, ev.close
+    end
+  end
+  if at then p[P_AT] = at end
   pipes_add(self, p)
+  -- Ended already: no 'end' will come (Node ends dest on the next tick).
+  if self._f & END_EMITTED ~= 0 then nextTick(pipe_onend, p) end
+  local on_ = rawget(self, "on") or Socket.on
+  on_(self, "data", p[P_DATA])
   if native then
     if dest ~= self then pipes_add(dest, p) end
     emit(dest, "pipe", self)
@@ -1573,16 +1791,16 @@ function Socket:pipe(dest, opts)
       -- on, not once: unpipe removes them, and once would wrap each in a table.
       on(dest, "close", p[P_CLOSE])
       on(dest, "finish", p[P_CLOSE])
-      on(dest, "error", p[P_ERROR])
+      -- First, as Node's: it unpipes before the user's listeners run.
+      local prepend = method(dest, "prependListener") or on
+      prepend(dest, "error", p[P_ERROR])
       local emit_d = method(dest, "emit")
       if emit_d then emit_d(dest, "pipe", self) end
     end
   end
-  local on_ = rawget(self, "on") or Socket.on
-  on_(self, "data", p[P_DATA])
   if native and dest._f & NEED_DRAIN ~= 0 then
     -- dest is full already: wait for its 'drain' (as Node).
-    p[P_WAITING] = true
+    pipe_wait(p)
     local pause = rawget(self, "pause") or Socket.pause
     pause(self)
   elseif self._f & PAUSED ~= 0 then

@@ -5,18 +5,16 @@
 -- resumed on 'drain', with one or two destinations); dest:done() on 'end',
 -- or not with {["end"] = false}; the 'pipe' and 'unpipe' events; unpipe()
 -- stopping the copy; a destination destroyed or failing mid-stream; 'data'
--- listeners beside a pipe; setEncoding.  Only what a user can see is
+-- listeners beside a pipe; setEncoding; where the pipe's part of 'end',
+-- 'finish', 'close', 'drain' and 'error' runs among the user's listeners
+-- (as Node's pipe() listeners would).  Only what a user can see is
 -- checked, never the listeners pipe() itself keeps on either socket, so
 -- that pipe() may copy by other means.  Expected values come from running
--- the same steps under node 20; the specs declared with `differs` are
--- Node's behaviour where lnet still differs (reported as pending).
+-- the same steps under node 20.
 local h = require("spec.helper")
 local net = require("net")
 local events = require("events")
 local timers = require("timers")
-
--- Written as Node behaves; lnet does not yet.  Turn into `it` once it does.
-local differs = pending
 
 local function later(ms, fn)
   return timers.setTimeout(fn, ms)
@@ -797,13 +795,10 @@ describe("socket:pipe", function()
     h.run(10000)
   end)
 
-  -- Where lnet differs from Node (pending).
-
-  differs("'end' listeners added after pipe() find the destination ended",
+  it("'end' listeners added after pipe() find the destination ended",
   function()
     -- Node's pipe() listens to the source's 'end' from pipe() on, so
-    -- dest:done() has run when later listeners do (lnet: after all of
-    -- them).
+    -- dest:done() has run when later listeners do.
     two_pairs(function(src, feed, dst, sink)
       feed:resume()
       dst:resume()
@@ -820,7 +815,7 @@ describe("socket:pipe", function()
     h.run()
   end)
 
-  differs("with {['end'] = false}, 'end' listeners added after pipe() find "
+  it("with {['end'] = false}, 'end' listeners added after pipe() find "
     .. "the source unpiped", function()
     two_pairs(function(src, feed, dst, sink)
       feed:resume()
@@ -841,10 +836,10 @@ describe("socket:pipe", function()
     h.run()
   end)
 
-  differs("'finish' listeners added after pipe() find the source unpiped",
+  it("'finish' listeners added after pipe() find the source unpiped",
   function()
     -- Node's pipe() listens to the destination's 'finish' from pipe() on
-    -- (lnet: unpipes after all 'finish' listeners ran).
+    -- (listeners added before it run before the unpipe).
     two_pairs(function(src, feed, dst, sink)
       feed:resume()
       dst:resume()
@@ -860,7 +855,7 @@ describe("socket:pipe", function()
     h.run()
   end)
 
-  differs("'close' listeners added after pipe() find the source unpiped",
+  it("'close' listeners added after pipe() find the source unpiped",
   function()
     -- As for 'finish'.
     two_pairs(function(src, feed, dst, sink)
@@ -877,9 +872,8 @@ describe("socket:pipe", function()
     h.run()
   end)
 
-  differs("the source is paused before 'unpipe' of its last pipe", function()
-    -- Node pauses the source, then emits 'unpipe' (lnet: the other way
-    -- round, so an 'unpipe' listener sees isPaused() false).
+  it("the source is paused before 'unpipe' of its last pipe", function()
+    -- Node pauses the source, then emits 'unpipe'.
     two_pairs(function(src, feed, dst, sink)
       dst:on("unpipe", h.must_call(function()
         assert.is_true(src:isPaused())
@@ -891,8 +885,7 @@ describe("socket:pipe", function()
     h.run()
   end)
 
-  differs("unpipe() emits 'unpipe' in the order of the pipes", function()
-    -- lnet: in reverse order.
+  it("unpipe() emits 'unpipe' in the order of the pipes", function()
     pair(function(src, feed)
       local order = {}
       local dests = { recorder(), recorder(), recorder() }
@@ -907,10 +900,9 @@ describe("socket:pipe", function()
     h.run()
   end)
 
-  differs("an EventEmitter's 'error' listener from before pipe() runs after "
+  it("an EventEmitter's 'error' listener from before pipe() runs after "
     .. "the unpipe", function()
-    -- Node prepends its 'error' listener on any destination (lnet: on an
-    -- lnet socket only; on others it is added last).
+    -- Node prepends its 'error' listener on any destination.
     pair(function(src, feed)
       local e = recorder()
       local boom = { message = "boom" }
@@ -927,10 +919,10 @@ describe("socket:pipe", function()
     h.run()
   end)
 
-  differs("pipe() after the source's 'end' still ends the destination",
+  it("pipe() after the source's 'end' still ends the destination",
   function()
     -- Node calls dest.end() on the next tick when 'end' was emitted
-    -- already (lnet waits for an 'end' that never comes).
+    -- already.
     pair(function(src, feed)
       feed:resume()
       src:resume()
@@ -943,6 +935,106 @@ describe("socket:pipe", function()
           end))
         end)
       end)
+      feed:done("x")
+    end)
+    h.run()
+  end)
+
+  it("a 'drain' listener added before the first pause runs before the "
+    .. "source resumes; one added after, after", function()
+    -- Node adds the pipe's 'drain' listener when the destination first
+    -- makes the source wait.
+    two_pairs(function(src, feed, dst, sink)
+      feed:resume()
+      dst:resume()
+      local seen = {}
+      src:pipe(dst)
+      dst:once("drain", function() seen[#seen + 1] = src:isPaused() end)
+      local block = ("y"):rep(BLOCK)
+      for _ = 1, BIG do feed:write(block) end
+      when(function() return src:isPaused() end, function()
+        dst:once("drain", h.must_call(function()
+          seen[#seen + 1] = src:isPaused()
+          assert.same({ true, false }, seen)
+        end))
+        sink:resume()
+        sink:on("end", h.must_call(function() destroy(src, feed, sink) end))
+        feed:done()
+      end)
+    end)
+    h.run(20000)
+  end)
+
+  it("an 'end' listener prepended after pipe() runs before dest:done()",
+  function()
+    two_pairs(function(src, feed, dst, sink)
+      feed:resume()
+      dst:resume()
+      sink:resume()
+      src:pipe(dst)
+      src:prependListener("end", h.must_call(function()
+        assert.is_true(dst.writable)
+      end))
+      src:prependOnceListener("end", h.must_call(function()
+        assert.is_true(dst.writable)
+      end))
+      src:on("end", h.must_call(function()
+        assert.is_false(dst.writable)
+      end))
+      feed:done("x")
+    end)
+    h.run()
+  end)
+
+  it("an 'end' listener from before pipe() that unpipes still lets the "
+    .. "destination end", function()
+    -- Node runs the listeners as they were when 'end' was emitted.
+    two_pairs(function(src, feed, dst, sink)
+      feed:resume()
+      dst:resume()
+      src:on("end", function() src:unpipe(dst) end)
+      src:pipe(dst)
+      sink:resume()
+      sink:on("end", h.must_call(function() destroy(src, sink) end))
+      feed:done("x")
+    end)
+    h.run()
+  end)
+
+  it("a destination's 'error' listener prepended after pipe() runs before "
+    .. "the unpipe", function()
+    local boom = { message = "boom" }
+    two_pairs(function(src, feed, dst, sink)
+      sink:resume()
+      local unpiped = false
+      dst:on("unpipe", function() unpiped = true end)
+      src:pipe(dst)
+      dst:prependListener("error", h.must_call(function()
+        assert.is_false(unpiped)
+      end))
+      dst:on("error", h.must_call(function() assert.is_true(unpiped) end))
+      dst:on("close", h.must_call(function() destroy(src, feed) end))
+      dst:destroy(boom)
+    end)
+    h.run()
+  end)
+
+  it("with two destinations, each pipe ends its own at its place among the "
+    .. "'end' listeners", function()
+    pair(function(src, feed)
+      feed:resume()
+      local a, b = recorder(), recorder()
+      local seen = {}
+      local function note() seen[#seen + 1] = a.ends .. b.ends end
+      src:on("end", note)
+      src:pipe(a)
+      src:on("end", note)
+      src:pipe(b)
+      src:on("end", note)
+      src:prependListener("end", note)
+      src:on("close", h.must_call(function()
+        assert.same({ "00", "00", "10", "11" }, seen)
+      end))
       feed:done("x")
     end)
     h.run()
