@@ -171,11 +171,6 @@ none:
 }
 
 
-static void free_cb(uv_handle_t *handle) {
-  free(handle);
-}
-
-
 typedef struct callback_args {
   lnet_handle *h;
   lnet_callback cb;
@@ -238,10 +233,7 @@ void lnet__close(lnet_handle *h) {
   if (h->state != LNET_OPEN)
     return;
   h->state = LNET_CLOSING;
-  if (h->tmo != NULL) {
-    uv_close((uv_handle_t *)h->tmo, free_cb);
-    h->tmo = NULL;
-  }
+  lnet__timeout_stop(h);
   uv_close(&h->u.handle, close_cb);
 }
 
@@ -254,10 +246,7 @@ int lnet__close_reset(lnet_handle *h) {
   r = uv_tcp_close_reset(&h->u.tcp, close_cb);
   if (r == 0) {
     h->state = LNET_CLOSING;
-    if (h->tmo != NULL) {
-      uv_close((uv_handle_t *)h->tmo, free_cb);
-      h->tmo = NULL;
-    }
+    lnet__timeout_stop(h);
   }
   return r;
 }

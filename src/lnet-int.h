@@ -93,6 +93,13 @@ typedef enum { LNET_OPEN, LNET_CLOSING, LNET_CLOSED } lnet_state;
 
 typedef struct lnet_handle lnet_handle;
 
+/* A stream's inactivity timeout (stream.c), re-armed lazily. */
+typedef struct lnet_timeout {
+  uv_timer_t timer;        /* first: the timer's address is the struct's */
+  uint64_t ms;
+  uint64_t last_active;    /* loop time of the last read or write */
+} lnet_timeout;
+
 struct lnet_handle {
   lnet_ctx *ctx;
   lnet_handle *prev, *next;  /* in ctx->handles */
@@ -100,10 +107,9 @@ struct lnet_handle {
   unsigned char state;     /* lnet_state */
   unsigned char detached;  /* the userdata was collected */
   unsigned char reading;
-  /* Streams: inactivity timeout (socket.setTimeout), re-armed lazily. */
-  uv_timer_t *tmo;
-  uint64_t timeout;        /* ms; 0 = off */
-  uint64_t last_active;    /* loop time of the last read or write */
+  /* Streams: inactivity timeout (socket.setTimeout), NULL while off: most
+  ** sockets never set one, so its state is not in every handle. */
+  struct lnet_timeout *tmo;
   uint64_t bytes_read, bytes_written;  /* streams: socket.bytesRead/Written */
   /* Last: only the member of the handle's kind is allocated (an idle TCP
   ** connection does not pay for the largest kind). */
@@ -147,7 +153,7 @@ extern const luaL_Reg lnet__handle_meth[];
 
 /* stream.c */
 extern const luaL_Reg lnet__stream_meth[];
-void lnet__stream_touch(lnet_handle *h);
+void lnet__timeout_stop(lnet_handle *h);
 lnet_handle *lnet__check_stream(lua_State *L, int idx);
 
 /* tcp.c */

@@ -42,11 +42,10 @@ lnet_handle *lnet__check_stream(lua_State *L, int idx) {
 
 static void timeout_cb(uv_timer_t *t) {
   lnet_handle *h = (lnet_handle *)t->data;
-  uint64_t idle = uv_now(h->ctx->loop) - h->last_active;
-  if (h->timeout == 0)
-    return;
-  if (idle < h->timeout) {  /* there was activity: wait for the rest */
-    uv_timer_start(t, timeout_cb, h->timeout - idle, 0);
+  lnet_timeout *tmo = h->tmo;
+  uint64_t idle = uv_now(h->ctx->loop) - tmo->last_active;
+  if (idle < tmo->ms) {  /* there was activity: wait for the rest */
+    uv_timer_start(t, timeout_cb, tmo->ms - idle, 0);
     return;
   }
   /* Fired: it re-arms on the next activity, as Node's socket timeout. */
@@ -55,17 +54,27 @@ static void timeout_cb(uv_timer_t *t) {
 
 
 /* Records activity (a read or a write) for the inactivity timeout. */
-void lnet__stream_touch(lnet_handle *h) {
-  h->last_active = uv_now(h->ctx->loop);
-  if (!uv_is_active((uv_handle_t *)h->tmo))
-    uv_timer_start(h->tmo, timeout_cb, h->timeout, 0);
+static void stream_touch(lnet_timeout *tmo, uv_loop_t *loop) {
+  tmo->last_active = uv_now(loop);
+  if (!uv_is_active((uv_handle_t *)&tmo->timer))
+    uv_timer_start(&tmo->timer, timeout_cb, tmo->ms, 0);
 }
 
-#define touch(h) do { if ((h)->timeout != 0) lnet__stream_touch(h); } while (0)
+#define touch(h) \
+  do { if ((h)->tmo != NULL) stream_touch((h)->tmo, (h)->ctx->loop); } while (0)
 
 
 static void free_cb(uv_handle_t *handle) {
-  free(handle);
+  free(handle);  /* the lnet_timeout, whose first member it is */
+}
+
+
+/* Stops and frees h's timeout state (at set_timeout(0) and at close). */
+void lnet__timeout_stop(lnet_handle *h) {
+  if (h->tmo != NULL) {
+    uv_close((uv_handle_t *)&h->tmo->timer, free_cb);
+    h->tmo = NULL;
+  }
 }
 
 
@@ -74,26 +83,23 @@ static int stream_set_timeout(lua_State *L) {
   lnet_handle *h = lnet__check_stream(L, 1);
   lua_Integer ms = luaL_checkinteger(L, 2);
   if (ms <= 0) {
-    h->timeout = 0;
-    if (h->tmo != NULL) {
-      uv_close((uv_handle_t *)h->tmo, free_cb);
-      h->tmo = NULL;
-    }
+    lnet__timeout_stop(h);
     return 0;
   }
   if (h->tmo == NULL) {
-    h->tmo = (uv_timer_t *)malloc(sizeof *h->tmo);
-    if (h->tmo == NULL)
+    lnet_timeout *tmo = (lnet_timeout *)malloc(sizeof *tmo);
+    if (tmo == NULL)
       return luaL_error(L, "lnet: not enough memory");
-    uv_timer_init(h->ctx->loop, h->tmo);
-    uv_unref((uv_handle_t *)h->tmo);  /* as Node: it keeps nothing alive */
-    h->tmo->data = h;
+    uv_timer_init(h->ctx->loop, &tmo->timer);
+    uv_unref((uv_handle_t *)&tmo->timer);  /* as Node: it keeps nothing alive */
+    tmo->timer.data = h;
+    h->tmo = tmo;
   }
   if (!h->ctx->running)  /* outside the loop its cached time may be stale */
     uv_update_time(h->ctx->loop);
-  h->timeout = (uint64_t)ms;
-  h->last_active = uv_now(h->ctx->loop);
-  uv_timer_start(h->tmo, timeout_cb, h->timeout, 0);
+  h->tmo->ms = (uint64_t)ms;
+  h->tmo->last_active = uv_now(h->ctx->loop);
+  uv_timer_start(&h->tmo->timer, timeout_cb, h->tmo->ms, 0);
   return 0;
 }
 
