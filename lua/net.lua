@@ -637,11 +637,10 @@ local write_slow
 --- socket:write(data[, encoding][, cb]) -> boolean (§5.3).
 function Socket:write(data, enc, cb)
   local h = self._handle
-  if h and self._f & WRITE_BLOCKED == 0 and enc == nil and cb == nil
-     and type(data) == "string" then
-    local st, q = h:write(data)
+  if h and self._f & WRITE_BLOCKED == 0 and enc == nil and cb == nil then
+    local st, q = h:write_str(data)  -- nil: not a string
     if st == 0 and q == 0 then return true end
-    return dispatched(self, h, st, q, nil)
+    if st ~= nil then return dispatched(self, h, st, q, nil) end
   end
   return write_slow(self, data, enc, cb)
 end

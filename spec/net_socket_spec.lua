@@ -322,6 +322,23 @@ describe("net.Socket", function()
     h.run()
   end)
 
+  it("raises ERR_INVALID_ARG_TYPE for a number written to a connected socket",
+  function()
+    local srv = serve(function(c) c:resume() end, function(port, srv)
+      local s
+      s = net.connect(port, "127.0.0.1", h.must_call(function()
+        local ok, err = pcall(s.write, s, 42)
+        assert.is_false(ok)
+        assert.equal("ERR_INVALID_ARG_TYPE", err.code)
+        assert.equal(0, s.bytesWritten)
+        s:destroy()
+        srv:close()
+      end))
+    end)
+    h.run()
+    assert.is_false(srv.listening)
+  end)
+
   it("raises ERR_UNKNOWN_ENCODING for a write with an unknown encoding",
   function()
     local s = net.Socket()

@@ -345,6 +345,16 @@ static int stream_write(lua_State *L) {
 }
 
 
+/* s:write_str(data): as write for a string, nothing (nil) for any other
+** value, which the caller then checks itself: Socket.write's fast path,
+** without a call of type() for every chunk. */
+static int stream_write_str(lua_State *L) {
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return 0;
+  return stream_write(L);
+}
+
+
 static int stream_write_queue_size(lua_State *L) {
   lnet_handle *h = lnet__check_handle(L, 1, NULL);
   lua_pushinteger(L, h->state == LNET_OPEN && is_stream(h) ?
@@ -500,6 +510,7 @@ const luaL_Reg lnet__stream_meth[] = {
   {"read_start", stream_read_start},
   {"read_stop", stream_read_stop},
   {"write", stream_write},
+  {"write_str", stream_write_str},
   {"write_queue_size", stream_write_queue_size},
   {"shutdown", stream_shutdown},
   {"listen", stream_listen},
