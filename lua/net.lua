@@ -134,6 +134,10 @@ local HAD_ERROR <const> = 1 << 11   -- destroyed with an error
 local RESET <const> = 1 << 12       -- close with a TCP RST
 local NEED_DRAIN <const> = 1 << 13  -- a write returned false
 local HELD <const> = 1 << 14        -- chunks wait in _held for a reader
+-- Set once a socket may have one of the rarely made fields (_pq, _onfinish,
+-- _attempt, _decoder, a _gone from before connect()): the close path of
+-- every other socket skips looking for them.
+local EXTRAS <const> = 1 << 15
 -- Writes go straight to the handle unless one of these holds.
 local WRITE_BLOCKED <const> = CONNECTING | ENDING | NO_WRITE | DESTROYED
 
@@ -389,7 +393,7 @@ end
 local function emit_end(self)
   -- Held chunks first: the reader who takes them gets 'end' after them.
   if self._f & (DESTROYED | END_EMITTED | HELD) ~= 0 then return end
-  local d = rawget(self, "_decoder")
+  local d = self._f & EXTRAS ~= 0 and rawget(self, "_decoder")
   if d then
     local rest = d:finish()
     if rest ~= "" then emit(self, "data", rest) end
@@ -532,6 +536,7 @@ end
 function Socket:setEncoding(name)
   local canon = check_encoding(name, 2)
   self._decoder = enc_module().decoder(canon)
+  self._f = self._f | EXTRAS
   self.onread = onread_decoding
   return self
 end
@@ -620,6 +625,7 @@ local function queue_pending(self, data, n, cb)
   if not pq then
     pq = {}
     self._pq = pq
+    self._f = self._f | EXTRAS
   end
   pq[#pq + 1] = data
   pq[#pq + 1] = cb or false
@@ -742,6 +748,7 @@ end
 -- done() callbacks: at 'finish' (just before it, as Node), or with the
 -- error on destroy (on a later turn).
 local function call_finish_callbacks(self, err)
+  if self._f & EXTRAS == 0 then return end
   local list = rawget(self, "_onfinish")
   if not list then return end
   self._onfinish = nil
@@ -765,9 +772,10 @@ end
 
 --- socket:done([data][, encoding][, cb]) -- Node's end (§5.3).
 function Socket:done(data, enc, cb)
-  if type(data) == "function" then
+  -- (type() only for arguments given: done() itself is the common call.)
+  if data ~= nil and type(data) == "function" then
     data, enc, cb = nil, nil, data
-  elseif type(enc) == "function" then
+  elseif enc ~= nil and type(enc) == "function" then
     enc, cb = nil, enc
   end
   if cb ~= nil then errors.check_function(cb, "cb") end
@@ -782,11 +790,15 @@ function Socket:done(data, enc, cb)
         local list = self._onfinish or {}
         list[#list + 1] = cb
         self._onfinish = list
+        self._f = self._f | EXTRAS
       end
     end
     return self
   end
-  if cb then self._onfinish = { cb } end
+  if cb then
+    self._onfinish = { cb }
+    self._f = self._f | EXTRAS
+  end
   self._f = self._f | ENDING
   local h = self._handle
   if h and self._f & CONNECTING == 0 then shutdown(self, h) end
@@ -823,6 +835,7 @@ end
 -- Callbacks of writes never handed to the kernel, and of done(), get the
 -- error (as Node's errorBuffer) on destroy.
 local function fail_pending(self, err)
+  if self._f & EXTRAS == 0 then return end
   local pq = rawget(self, "_pq")
   if pq then
     -- Never sent, yet counted by bytesWritten as Node does.
@@ -843,7 +856,8 @@ end
 function Socket:destroy(err)
   if self._f & DESTROYED ~= 0 then return self end
   self._f = self._f & ~CONNECTING | DESTROYED
-  local a = rawget(self, "_attempt")
+  local extras = self._f & EXTRAS ~= 0
+  local a = extras and rawget(self, "_attempt")
   if a then
     self._attempt = nil
     if a.timer then timers_module().clearTimeout(a.timer) end
@@ -858,7 +872,7 @@ function Socket:destroy(err)
     -- socket still has free (copies of its answers would take 3 fields
     -- and a rehash per connection).
     srv = h:server()
-    local old = rawget(self, "_gone")
+    local old = extras and rawget(self, "_gone")
     if old then
       local r, w = old:bytes()
       self._br = (rawget(self, "_br") or 0) + r
@@ -873,8 +887,13 @@ function Socket:destroy(err)
     nextTick(emit_close, self, err ~= nil)
   end
   if srv then
-    srv._connections = srv._connections - 1
-    srv:_emitCloseIfDrained()
+    -- Server:_emitCloseIfDrained, inline: fields the server has, no call
+    -- through ServerMT's __index function.
+    local n = srv._connections - 1
+    srv._connections = n
+    if n == 0 and not rawget(srv, "_handle") then
+      srv:_emitCloseIfDrained()
+    end
   end
   return self
 end
@@ -1133,6 +1152,7 @@ local function lookup_multiple(self, o, host, port, lport, timeout, list)
   local ctx = { addresses = order, current = 1, port = port,
     localPort = lport, timeout = timeout, errors = {} }
   self._attempt = ctx
+  self._f = self._f | EXTRAS
   attempt_next(self, ctx)
 end
 
@@ -1232,7 +1252,7 @@ end
 
 -- Back to the state of a new socket, for connect() after destroy.
 local function undestroy(self)
-  self._f = self._f & (FLOWING | PAUSED | NO_READ | NO_WRITE)
+  self._f = self._f & (FLOWING | PAUSED | NO_READ | NO_WRITE) | EXTRAS
   for _, k in ipairs({ "_handle", "_peer", "_wq", "_pq", "_pqBytes",
     "_onfinish", "_conn", "_attempt" }) do
     self[k] = nil
