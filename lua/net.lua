@@ -821,6 +821,13 @@ end
 -- Closing
 
 local function emit_close(self, had_error)
+  -- Callbacks of writes queued before a connection that never came: just
+  -- before 'close', as Node's (they wait on 'close' there).
+  local cbs = self._f & EXTRAS ~= 0 and rawget(self, "_pqcbs")
+  if cbs then
+    self._pqcbs = nil
+    for i = 1, #cbs do cbs[i](errors.ERR_SOCKET_CLOSED_BEFORE_CONNECTION()) end
+  end
   if rawget(self, "_pipes") then pipes_emit(self, "close", had_error)
   else emit(self, "close", had_error) end
 end
@@ -832,8 +839,9 @@ local function emit_socket_error(self, err)
   else emit(self, "error", err) end
 end
 
--- Callbacks of writes never handed to the kernel, and of done(), get the
--- error (as Node's errorBuffer) on destroy.
+-- On destroy: a done() callback gets the error (as Node's errorBuffer);
+-- those of writes queued before a connection that never came get
+-- ERR_SOCKET_CLOSED_BEFORE_CONNECTION just before 'close' (emit_close).
 local function fail_pending(self, err)
   if self._f & EXTRAS == 0 then return end
   local pq = rawget(self, "_pq")
@@ -841,10 +849,14 @@ local function fail_pending(self, err)
     -- Never sent, yet counted by bytesWritten as Node does.
     self._bw = (rawget(self, "_bw") or 0) + (self._pqBytes or 0)
     self._pq, self._pqBytes = nil, nil
-    local e = errors.ERR_STREAM_DESTROYED("write")
+    local cbs
     for i = 2, #pq, 2 do
-      if pq[i] then nextTick(pq[i], e) end
+      if pq[i] then
+        cbs = cbs or {}
+        cbs[#cbs + 1] = pq[i]
+      end
     end
+    self._pqcbs = cbs
   end
   if rawget(self, "_onfinish") then
     call_finish_callbacks(self, err or errors.ERR_STREAM_DESTROYED("end"))

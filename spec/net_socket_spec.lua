@@ -339,6 +339,38 @@ describe("net.Socket", function()
     assert.is_false(srv.listening)
   end)
 
+  it("fails writes queued before a connection that never came, just before 'close'",
+  function()
+    -- node 20: each callback gets ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
+    -- after 'error' and before the 'close' listeners; the bytes count.
+    local seen = {}
+    local function note(what) seen[#seen + 1] = what end
+    local srv = serve(function(c) c:resume() end, function(port, srv)
+      local s = net.connect(port, "127.0.0.1")
+      s:write("abc", function(err) note("cb1 " .. err.code) end)
+      s:write("d", function(err) note("cb2 " .. err.code) end)
+      s:on("close", h.must_call(function(had_error)
+        note("close")
+        assert.is_false(had_error)
+        assert.equal(4, s.bytesWritten)
+        assert.same({ "cb1 ERR_SOCKET_CLOSED_BEFORE_CONNECTION",
+          "cb2 ERR_SOCKET_CLOSED_BEFORE_CONNECTION", "close" }, seen)
+        srv:close()
+      end))
+      s:destroy()
+    end)
+    h.run()
+    local refused = net.connect(1, "127.0.0.1")  -- nothing listens on 1
+    seen = {}
+    refused:write("a", function(err) note("cb " .. err.code) end)
+    refused:on("error", function(err) note("error " .. err.code) end)
+    refused:on("close", h.must_call(function()
+      assert.same({ "error ECONNREFUSED",
+        "cb ERR_SOCKET_CLOSED_BEFORE_CONNECTION" }, seen)
+    end))
+    h.run()
+  end)
+
   it("raises ERR_UNKNOWN_ENCODING for a write with an unknown encoding",
   function()
     local s = net.Socket()
