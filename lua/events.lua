@@ -35,11 +35,14 @@
 -- the array part, so their listeners live in a side table _events[NUM],
 -- made only when a number is used as a name.  The listeners of one name
 -- are stored as:
---   * the function itself, when there is exactly one plain listener;
---   * otherwise a sequence of functions and once-wrappers, itself callable
---     (metatable List: calling it calls each entry in turn), so that the
---     stored value is simply called: emit() and net's read path need no
---     type() test (a C call) to tell the two apart.
+--   * the entry itself, when there is exactly one listener that is a plain
+--     function or an internal entry (below);
+--   * otherwise a sequence of entries (functions, once-wrappers, internal
+--     entries), itself callable (metatable List: calling it calls each
+--     entry in turn), so that the stored value is simply called: emit()
+--     and net's read path need no type() test (a C call) to tell the two
+--     apart.  Code that must tell them apart tests for the List metatable:
+--     a lone entry may be a table too.
 -- A sequence is never modified after it is stored: adding or removing builds
 -- a new one.  emit() can therefore walk the sequence it fetched without
 -- copying it, and still call exactly the listeners registered when it
@@ -50,6 +53,15 @@
 -- the counterpart of Node's bound onceWrapper: rawListeners() returns it,
 -- wrapper.listener is the original function, and calling it runs the
 -- listener at most once.
+--
+-- An internal entry is a callable table that lnet's own modules store as
+-- a listener in place of a closure (net.lua's pipe state is src's 'data'
+-- listener: a closure and its upvalue cost ~100 bytes a pipe).  Its
+-- metatable is registered here with a function that returns the function
+-- the entry stands for (made on first request and kept in entry.listener:
+-- what listeners(), rawListeners() and the 'newListener'/'removeListener'
+-- events report, and what removeListener() accepts, as for Node's pipe()
+-- listener).  Users cannot add one: on() and the like take functions only.
 --
 -- Listeners receive the event's arguments only (§1.4), not the emitter.
 
@@ -122,10 +134,34 @@ function Once.__call(w, ...)
   end
 end
 
+-- Internal entry metatable -> the function making the entry's listener.
+local ENTRY = {}
+
 -- The function a stored entry stands for.
 local function unwrap(entry)
-  if type(entry) == "table" then return entry.listener end
+  if type(entry) == "table" then
+    local f = entry.listener
+    if f == nil then f = ENTRY[getmetatable(entry)](entry) end
+    return f
+  end
   return entry
+end
+
+-- What rawListeners() reports: a once-wrapper as it is (Node's bound
+-- wrapper), an internal entry as its function.
+local function raw(entry)
+  if type(entry) == "table" and getmetatable(entry) ~= Once then
+    return unwrap(entry)
+  end
+  return entry
+end
+
+-- Whether a stored entry is, or stands for, listener.  entry.listener is
+-- read raw (no metatable here has __index): an internal entry whose
+-- function was never made cannot be named by the caller.
+local function matches(entry, listener)
+  return entry == listener
+    or (type(entry) == "table" and entry.listener == listener)
 end
 
 -- A sequence of listeners, callable: emit's one call reaches every entry.
@@ -176,16 +212,19 @@ local function warn_max(self, name, count, max)
     tostring(max), ". Use emitter:setMaxListeners() to increase limit\n")
 end
 
-local function add(self, name, listener, prepend, once)
+-- internal: listener is an internal entry (EventEmitter._add_entry).
+local function add(self, name, listener, prepend, once, internal)
   -- The checks are called only to raise: two Lua calls less per listener
   -- added (every connection adds a few).
-  if type(listener) ~= "function" then check_listener(listener) end
+  if type(listener) ~= "function" and not internal then
+    check_listener(listener)
+  end
   if name == nil or name ~= name then check_name(name) end
   local ev = self._events
   if ev ~= nil and ev.newListener ~= nil then
     -- Before adding, with the function the user gave (not the wrapper); a
     -- listener it adds for the same name therefore comes first.
-    self:emit("newListener", name, listener)
+    self:emit("newListener", name, internal and unwrap(listener) or listener)
     ev = self._events
   end
   local entry = listener
@@ -210,13 +249,13 @@ local function add(self, name, listener, prepend, once)
   if num then cur = get(ev, name) else cur = ev[name] end
   local count
   if cur == nil then
-    -- A lone once-wrapper still goes in a sequence, so that a stored value
-    -- is always either a function or a sequence.
+    -- A lone once-wrapper still goes in a sequence (stored alone, it
+    -- would be taken for an internal entry).
     if num then set(ev, name, once and seq({entry}) or entry)
     else ev[name] = once and seq({entry}) or entry end
     ev[#ev + 1] = name
     return self
-  elseif type(cur) == "function" then
+  elseif getmetatable(cur) ~= List then
     cur = seq(prepend and {entry, cur} or {cur, entry})
     if num then set(ev, name, cur) else ev[name] = cur end
     count = 2
@@ -255,6 +294,22 @@ end
 function EventEmitter:prependOnceListener(name, listener)
   return add(self, name, listener, true, true)
 end
+
+-- For lnet's own modules only, not part of §3 (a table, so extend() does
+-- not copy it into subclasses as a method).
+EventEmitter._internal = {
+  -- entry_type(mt, make): tables with metatable mt (which has __call and
+  -- no __index) may be stored as listeners; make(entry) returns the
+  -- function entry stands for, kept in entry.listener.
+  entry_type = function(mt, make) ENTRY[mt] = make end,
+  -- add_entry(emitter, name, entry): on(), for an internal entry.
+  add_entry = function(self, name, entry)
+    return add(self, name, entry, false, false, true)
+  end,
+  -- The metatable of a sequence of entries: a stored value without it is
+  -- a single entry.
+  List = List,
+}
 
 -- }==========================================================================
 
@@ -313,9 +368,12 @@ end
 
 function EventEmitter:removeListener(name, listener)
   -- A once-wrapper from rawListeners() is accepted too, as Node accepts the
-  -- bound wrapper function.
-  if type(listener) ~= "function" and getmetatable(listener) ~= Once then
-    check_listener(listener)
+  -- bound wrapper function; an internal entry from lnet's own modules.
+  if type(listener) ~= "function" then
+    local mt = getmetatable(listener)
+    if mt ~= Once and (mt == nil or ENTRY[mt] == nil) then
+      check_listener(listener)
+    end
   end
   local ev = self._events
   if ev == nil then return self end
@@ -326,16 +384,15 @@ function EventEmitter:removeListener(name, listener)
 
   local reported = listener
   local left
-  if type(cur) == "function" then
-    if cur ~= listener then return self end
+  if getmetatable(cur) ~= List then
+    if not matches(cur, listener) then return self end
     left = 0
   else
     local n = #cur
     local pos
     -- The last matching entry goes, as in Node.
     for i = n, 1, -1 do
-      local e = cur[i]
-      if e == listener or (type(e) == "table" and e.listener == listener) then
+      if matches(cur[i], listener) then
         pos = i
         break
       end
@@ -347,7 +404,7 @@ function EventEmitter:removeListener(name, listener)
       reported = cur[1].listener
     elseif left == 1 then
       local keep = cur[pos == 1 and 2 or 1]
-      keep = type(keep) == "function" and keep or seq({keep})
+      if getmetatable(keep) == Once then keep = seq({keep}) end
       if num then set(ev, name, keep) else ev[name] = keep end
     else
       local new = seq({})
@@ -369,6 +426,9 @@ function EventEmitter:removeListener(name, listener)
     if warned then warned[name] = nil end
   end
   if ev.removeListener ~= nil then
+    if type(reported) == "table" and getmetatable(reported) ~= Once then
+      reported = unwrap(reported)  -- an internal entry: its function
+    end
     self:emit("removeListener", name, reported)
   end
   return self
@@ -406,7 +466,7 @@ function EventEmitter:removeAllListeners(name)
   end
 
   local cur = get(ev, name)
-  if type(cur) == "function" then
+  if cur ~= nil and getmetatable(cur) ~= List then
     self:removeListener(name, cur)
   elseif cur ~= nil then
     -- Newest first, as Node does.  `cur` is never modified, so it stays a
@@ -426,7 +486,7 @@ function EventEmitter:listeners(name)
   local ev = self._events
   local cur = ev and get(ev, name)
   if cur == nil then return {} end
-  if type(cur) == "function" then return {cur} end
+  if getmetatable(cur) ~= List then return {unwrap(cur)} end
   local out = {}
   for i = 1, #cur do out[i] = unwrap(cur[i]) end
   return out
@@ -436,9 +496,9 @@ function EventEmitter:rawListeners(name)
   local ev = self._events
   local cur = ev and get(ev, name)
   if cur == nil then return {} end
-  if type(cur) == "function" then return {cur} end
+  if getmetatable(cur) ~= List then return {raw(cur)} end
   local out = {}
-  for i = 1, #cur do out[i] = cur[i] end
+  for i = 1, #cur do out[i] = raw(cur[i]) end
   return out
 end
 
@@ -448,15 +508,14 @@ function EventEmitter:listenerCount(name, listener)
   local ev = self._events
   local cur = ev and get(ev, name)
   if cur == nil then return 0 end
-  if type(cur) == "function" then
-    if listener == nil or cur == listener then return 1 end
+  if getmetatable(cur) ~= List then
+    if listener == nil or matches(cur, listener) then return 1 end
     return 0
   end
   if listener == nil then return #cur end
   local count = 0
   for i = 1, #cur do
-    local e = cur[i]
-    if e == listener or unwrap(e) == listener then count = count + 1 end
+    if matches(cur[i], listener) then count = count + 1 end
   end
   return count
 end

@@ -1369,15 +1369,21 @@ end
 ---------------------------------------------------------------------------
 -- pipe / unpipe
 
--- A pipe's state p, one array (16 bytes a slot; a hash node is 24): the
--- 'data' listener it adds to src, src, dest, doEnd, waiting (dest's write
--- said false; src paused until dest drains), live (false once unpiped)
--- and the write function (Socket.write for an lnet Socket without one of
--- its own: dest:write would run SocketMT's __index function per chunk);
--- then, for a dest that is not an lnet Socket only, its 'drain',
--- 'close'/'finish' and 'error' listeners.  The 'data' listener closes
--- over p alone: one upvalue instead of three saves 96 bytes a pipe, for
--- two array reads per chunk.
+-- A pipe's state p is also its 'data' listener on src: a callable table
+-- (metatable PipeSocket or PipeAny, each with the per-chunk write as its
+-- __call) stored by events.lua as an internal entry, so that no closure
+-- and upvalue (96 bytes) is made per pipe.  Its function, what
+-- listeners('data') reports as Node reports its ondata, is made only when
+-- asked for (pipe_listener).  p is one array of three slots (16 bytes a
+-- slot; a hash node is 24; three slots fit a 64-byte chunk, seven took
+-- 128): flags (F_*: doEnd; waiting, dest's write said false and src is
+-- paused until dest drains; live, false once unpiped; F_FN, the listener
+-- was added as a function because src has its own `on`), src and dest.
+-- The rare rest lives past them: p[P_AT] (below), and for a dest that is
+-- not an lnet Socket only, its 'drain', 'close'/'finish' and 'error'
+-- listeners.  PipeSocket writes with Socket.write directly (dest is an
+-- lnet Socket without a write of its own: dest:write would run
+-- SocketMT's __index function per chunk), PipeAny with dest:write.
 --
 -- Between two lnet Sockets the pipe adds one listener (the 'data' one,
 -- which keeps its place among src's other 'data' listeners): src's 'end',
@@ -1401,27 +1407,30 @@ end
 --
 -- sock._pipes holds the pipes sock is the source or the destination of:
 -- the single p itself (the echo server's c:pipe(c), src and dest both),
--- or a list of them.  A p holds a boolean at P_LIVE, a list a p or
--- nothing (told apart without a call of type()).
-local P_DATA <const>, P_SRC <const>, P_DEST <const> = 1, 2, 3
-local P_DOEND <const>, P_WAITING <const>, P_LIVE <const> = 4, 5, 6
-local P_WRITE <const> = 7
-local P_DRAIN <const>, P_CLOSE <const>, P_ERROR <const> = 8, 9, 10
-local P_AT <const> = 11
+-- or a list of them, {false, p1, p2, ...}.  A p holds its flags (a
+-- number) at index 1, a list false: is_single() is one array read.
+local P_F <const>, P_SRC <const>, P_DEST <const> = 1, 2, 3
+local P_AT <const> = 4
+local P_DRAIN <const>, P_CLOSE <const>, P_ERROR <const> = 5, 6, 7
+local F_END <const>, F_WAITING <const>, F_LIVE <const> = 1, 2, 4
+local F_FN <const> = 8
+
+local internal = EventEmitter._internal
+local List, add_entry = internal.List, internal.add_entry
+local PipeSocket, PipeAny, pipe_listener  -- p's metatables; p's function
 
 local function is_single(pipes)
-  local live = pipes[P_LIVE]
-  return live == true or live == false
+  return pipes[1] ~= false
 end
 
 -- The pipes of sock: a single p and true, or a fresh sequence (callers
--- may unpipe while they walk it) and false, or nil.
+-- may unpipe while they walk it; from 1) and false, or nil.
 local function pipes_of(sock)
   local pipes = rawget(sock, "_pipes")
   if pipes == nil then return nil end
   if is_single(pipes) then return pipes, true end
   local copy = {}
-  for i = 1, #pipes do copy[i] = pipes[i] end
+  for i = 2, #pipes do copy[i - 1] = pipes[i] end
   return copy, false
 end
 
@@ -1430,7 +1439,7 @@ local function pipes_add(sock, p)
   if pipes == nil then
     sock._pipes = p
   elseif is_single(pipes) then
-    sock._pipes = { pipes, p }
+    sock._pipes = { false, pipes, p }
   else
     pipes[#pipes + 1] = p
   end
@@ -1441,10 +1450,10 @@ local function pipes_remove(sock, p)
   if pipes == p then
     sock._pipes = nil
   elseif pipes ~= nil and not is_single(pipes) then
-    for i = #pipes, 1, -1 do
+    for i = #pipes, 2, -1 do
       if pipes[i] == p then table.remove(pipes, i) end
     end
-    if pipes[1] == nil then sock._pipes = nil end
+    if pipes[2] == nil then sock._pipes = nil end
   end
 end
 
@@ -1454,12 +1463,12 @@ local function each_pipe(sock, role, fn)
   local pipes, single = pipes_of(sock)
   if pipes == nil then return end
   if single then
-    if pipes[role] == sock and pipes[P_LIVE] then fn(pipes) end
+    if pipes[role] == sock and pipes[P_F] & F_LIVE ~= 0 then fn(pipes) end
     return
   end
   for i = 1, #pipes do
     local p = pipes[i]
-    if p[role] == sock and p[P_LIVE] then fn(p) end
+    if p[role] == sock and p[P_F] & F_LIVE ~= 0 then fn(p) end
   end
 end
 
@@ -1470,14 +1479,14 @@ local function pipes_out(src)
   if pipes == nil then return false, false end
   if is_single(pipes) then
     local out = pipes[P_SRC] == src
-    return out, out and pipes[P_WAITING]
+    return out, out and pipes[P_F] & F_WAITING ~= 0
   end
   local any, waiting = false, false
-  for i = 1, #pipes do
+  for i = 2, #pipes do
     local p = pipes[i]
     if p[P_SRC] == src then
       any = true
-      if p[P_WAITING] then waiting = true end
+      if p[P_F] & F_WAITING ~= 0 then waiting = true end
     end
   end
   return any, waiting
@@ -1485,14 +1494,19 @@ end
 
 -- Stops the copy of p; 'unpipe' is emitted by the caller.
 local function detach(src, p)
-  p[P_LIVE], p[P_WAITING] = false, false
+  local f = p[P_F] & ~(F_LIVE | F_WAITING)
+  p[P_F] = f
   local dest = p[P_DEST]
   pipes_remove(src, p)
   if dest ~= src and getmetatable(dest) == SocketMT then
     pipes_remove(dest, p)
   end
-  local off = rawget(src, "removeListener") or Socket.removeListener
-  off(src, "data", p[P_DATA])
+  -- p itself, as it was added, unless the listener was added (F_FN) or
+  -- is removed (src's own removeListener) as a function.
+  local off = rawget(src, "removeListener")
+  if off then off(src, "data", p.listener or pipe_listener(p))
+  elseif f & F_FN ~= 0 then Socket.removeListener(src, "data", p.listener)
+  else Socket.removeListener(src, "data", p) end
   local drain = p[P_DRAIN]  -- a dest that is not an lnet Socket
   if drain then
     off = method(dest, "removeListener")
@@ -1518,7 +1532,7 @@ function Socket:unpipe(dest)
   if pipes == nil then return self end
   local n = 0
   if single then
-    if pipes[P_SRC] == self and pipes[P_LIVE]
+    if pipes[P_SRC] == self and pipes[P_F] & F_LIVE ~= 0
        and (dest == nil or pipes[P_DEST] == dest) then
       detach(self, pipes)
       n = 1
@@ -1527,8 +1541,8 @@ function Socket:unpipe(dest)
     -- pipes is a fresh copy: the removed ones are moved to its front.
     for i = 1, #pipes do
       local p = pipes[i]
-      if p[P_SRC] == self and p[P_LIVE] and (dest == nil or p[P_DEST] == dest)
-      then
+      if p[P_SRC] == self and p[P_F] & F_LIVE ~= 0
+         and (dest == nil or p[P_DEST] == dest) then
         detach(self, p)
         n = n + 1
         pipes[n] = p
@@ -1559,8 +1573,9 @@ end
 
 -- dest drained: src resumes once none of its pipes waits any more.
 local function pipe_ondrain(p)
-  if not p[P_WAITING] then return end
-  p[P_WAITING] = false
+  local f = p[P_F]
+  if f & F_WAITING == 0 then return end
+  p[P_F] = f & ~F_WAITING
   resume_unless_waiting(p[P_SRC])
 end
 
@@ -1568,7 +1583,7 @@ end
 -- takes its place after dest's 'drain' listeners of now (Node adds its
 -- listener then).  false: there were none.
 local function pipe_wait(p)
-  p[P_WAITING] = true
+  p[P_F] = p[P_F] | F_WAITING
   local dest = p[P_DEST]
   if getmetatable(dest) ~= SocketMT then return end
   local at = p[P_AT]
@@ -1581,28 +1596,44 @@ local function pipe_wait(p)
   at.drain = ev and ev.drain or false
 end
 
--- Per chunk: written here, not through a helper (one Lua call less).
-local function pipe_ondata(p)
-  return function(chunk)
-    local write, ok = p[P_WRITE]
-    if write then ok = write(p[P_DEST], chunk)
-    else
-      local dest = p[P_DEST]
-      ok = dest:write(chunk)
-    end
-    if ok == false and p[P_LIVE] then
-      pipe_wait(p)
-      local src = p[P_SRC]
-      local pause = rawget(src, "pause") or Socket.pause
-      pause(src)
-    end
+-- dest's write said false: src waits for its 'drain'.
+local function pipe_full(p)
+  if p[P_F] & F_LIVE ~= 0 then
+    pipe_wait(p)
+    local src = p[P_SRC]
+    local pause = rawget(src, "pause") or Socket.pause
+    pause(src)
   end
 end
+
+-- Per chunk, p(chunk): written here, not through a helper (one Lua call
+-- less).  No __index: events.lua reads p.listener raw, and a read of an
+-- unset slot (P_AT) stays a table read.
+PipeSocket = { __name = "pipe" }
+function PipeSocket.__call(p, chunk)
+  if Socket.write(p[P_DEST], chunk) == false then return pipe_full(p) end
+end
+
+PipeAny = { __name = "pipe" }
+function PipeAny.__call(p, chunk)
+  local dest = p[P_DEST]
+  if dest:write(chunk) == false then return pipe_full(p) end
+end
+
+-- The function p stands for among src's listeners (Node's ondata).
+function pipe_listener(p)
+  local fn = function(chunk) return p(chunk) end
+  p.listener = fn
+  return fn
+end
+
+internal.entry_type(PipeSocket, pipe_listener)
+internal.entry_type(PipeAny, pipe_listener)
 
 -- src ended: dest ends too, unless {end = false} (then the pipe just goes).
 local function pipe_onend(p)
   local dest = p[P_DEST]
-  if p[P_DOEND] then
+  if p[P_F] & F_END ~= 0 then
     local done = method(dest, "done")
     if done then done(dest) else dest["end"](dest) end
   else
@@ -1648,7 +1679,9 @@ local function hook_pos(p, name, l, n)
   if l == s0 then return n end
   prep = prep and prep[name]
   if not s0 and not prep then return 0 end
-  local fn, s0fn = type(l) == "function", type(s0) == "function"
+  -- fn, s0fn: a single entry, not a sequence (s0 may be false: none).
+  local fn = getmetatable(l) ~= List
+  local s0fn = s0 and getmetatable(s0) ~= List
   local j, k, m = prep and #prep or 0, 1, 0
   if s0fn then m = 1 elseif s0 then m = #s0 end
   for i = 1, n do
@@ -1685,11 +1718,11 @@ function pipes_emit(sock, name, ...)
   local pipes = rawget(sock, "_pipes")
   local one, many  -- the pipes with sock at role: the first, then all
   if is_single(pipes) then
-    if pipes[role] == sock and pipes[P_LIVE] then one = pipes end
+    if pipes[role] == sock and pipes[P_F] & F_LIVE ~= 0 then one = pipes end
   else
-    for i = 1, #pipes do
+    for i = 2, #pipes do
       local p = pipes[i]
-      if p[role] == sock and p[P_LIVE] then
+      if p[role] == sock and p[P_F] & F_LIVE ~= 0 then
         if one == nil then one = p
         elseif many == nil then many = { one, p }
         else many[#many + 1] = p end
@@ -1714,7 +1747,7 @@ function pipes_emit(sock, name, ...)
     if name == "error" then return emit(sock, name, ...) end
     return true
   end
-  local fn = type(l) == "function"
+  local fn = getmetatable(l) ~= List
   local n = fn and 1 or #l
   if many == nil then
     local pos = hook_pos(one, name, l, n)
@@ -1748,7 +1781,8 @@ local function note_prepended(self, name)
   local ev = rawget(self, "_events")
   local l = ev and ev[name]
   if l == nil then return end
-  local e = type(l) == "function" and l or l[1]
+  local e = l
+  if getmetatable(l) == List then e = l[1] end
   each_pipe(self, role, function(p)
     local at = p[P_AT]
     if at == nil then
@@ -1787,11 +1821,11 @@ function Socket:pipe(dest, opts)
   -- directly: dest:write would find the method through SocketMT's __index
   -- function, one more Lua call per chunk.
   local native = getmetatable(dest) == SocketMT
-  local write = Socket.write
-  if not native or rawget(dest, "write") ~= nil then write = false end
-  local p = { false, self, dest, not (opts and opts["end"] == false),
-    false, true, write }
-  p[P_DATA] = pipe_ondata(p)
+  local mt = PipeAny
+  if native and rawget(dest, "write") == nil then mt = PipeSocket end
+  local f = F_LIVE
+  if not (opts and opts["end"] == false) then f = F_LIVE | F_END end
+  local p = setmetatable({ f, self, dest }, mt)
   -- The hooks' places (see pipes_emit): after the listeners of now.
   local ev, at = rawget(self, "_events"), nil
   local l = ev and ev["end"]
@@ -1807,8 +1841,16 @@ function Socket:pipe(dest, opts)
   pipes_add(self, p)
   -- Ended already: no 'end' will come (Node ends dest on the next tick).
   if self._f & END_EMITTED ~= 0 then nextTick(pipe_onend, p) end
-  local on_ = rawget(self, "on") or Socket.on
-  on_(self, "data", p[P_DATA])
+  -- src's own `on` (as Node's src.on) is given a function; else p itself
+  -- is the entry, added as Socket.on adds a listener.
+  local on_ = rawget(self, "on")
+  if on_ then
+    p[P_F] = p[P_F] | F_FN
+    on_(self, "data", pipe_listener(p))
+  else
+    add_entry(self, "data", p)
+    on_data_listener(self, "data")
+  end
   if native then
     if dest ~= self then pipes_add(dest, p) end
     emit(dest, "pipe", self)

@@ -541,6 +541,19 @@ describe("EventEmitter listener validation", function()
     end)
   end
 
+  it("raises ERR_INVALID_ARG_TYPE for a callable table, as for any table",
+  function()
+    -- lnet's own modules may store callable tables; users may not add one.
+    local callable = setmetatable({}, {__call = function() end})
+    for _, m in ipairs(methods) do
+      local e = EventEmitter.new()
+      local ok, err = pcall(e[m], e, "x", callable)
+      assert.is_false(ok, m)
+      assert.are.equal("ERR_INVALID_ARG_TYPE", err.code, m)
+      assert.are.same({}, e:eventNames(), m)
+    end
+  end)
+
   it("names a missing listener as nil", function()
     local e = EventEmitter.new()
     local ok, err = pcall(e.on, e, "x")

@@ -11,6 +11,10 @@
 -- checked, never the listeners pipe() itself keeps on either socket, so
 -- that pipe() may copy by other means.  Expected values come from running
 -- the same steps under node 20.
+-- The one exception, since lnet keeps that listener too: the 'data'
+-- listener on the source, which listeners(), the 'newListener' and
+-- 'removeListener' events and removeListener() see as a function, as
+-- Node's ondata.
 local h = require("spec.helper")
 local net = require("net")
 local events = require("events")
@@ -1036,6 +1040,95 @@ describe("socket:pipe", function()
         assert.same({ "00", "00", "10", "11" }, seen)
       end))
       feed:done("x")
+    end)
+    h.run()
+  end)
+
+  it("listeners('data') reports the pipe as one function, in its place",
+  function()
+    -- As Node's ondata: a function of its own, the same in rawListeners(),
+    -- counted once, gone after unpipe().
+    two_pairs(function(src, feed, dst, sink)
+      local f1, f2 = function() end, function() end
+      src:on("data", f1)
+      src:pipe(dst)
+      src:on("data", f2)
+      local l = src:listeners("data")
+      assert.equal(3, #l)
+      assert.equal(f1, l[1])
+      assert.equal("function", type(l[2]))
+      assert.is_true(l[2] ~= f1 and l[2] ~= f2)
+      assert.equal(f2, l[3])
+      assert.same(l, src:rawListeners("data"))
+      assert.equal(3, src:listenerCount("data"))
+      assert.equal(1, src:listenerCount("data", l[2]))
+      src:unpipe(dst)
+      assert.same({ f1, f2 }, src:listeners("data"))
+      destroy(src, feed, dst, sink)
+    end)
+    h.run()
+  end)
+
+  it("'newListener' and 'removeListener' report the pipe's 'data' listener "
+    .. "as that function", function()
+    two_pairs(function(src, feed, dst, sink)
+      src:on("data", function() end)
+      local added, removed = {}, {}
+      src:on("newListener", function(name, fn)
+        if name == "data" then added[#added + 1] = fn end
+      end)
+      src:on("removeListener", function(name, fn)
+        if name == "data" then removed[#removed + 1] = fn end
+      end)
+      src:pipe(dst)
+      local fn = src:listeners("data")[2]
+      src:unpipe(dst)
+      assert.equal("function", type(fn))
+      assert.same({ fn }, added)
+      assert.same({ fn }, removed)
+      destroy(src, feed, dst, sink)
+    end)
+    h.run()
+  end)
+
+  it("removing the pipe's 'data' listener stops the copy, not the end",
+  function()
+    -- Node: the chunks no longer reach dest, src's 'end' still ends it.
+    two_pairs(function(src, feed, dst, sink)
+      feed:resume()
+      dst:resume()
+      local got = collect(sink)
+      src:pipe(dst)
+      local l = src:listeners("data")
+      assert.equal(1, #l)
+      src:removeListener("data", l[1])
+      assert.equal(0, src:listenerCount("data"))
+      local seen = collect(src)
+      sink:on("end", h.must_call(function()
+        assert.equal("", got())
+        assert.equal("abc", seen())
+        destroy(src, feed)
+      end))
+      feed:done("abc")
+    end)
+    h.run()
+  end)
+
+  it("removeAllListeners('data') stops the copy, not the end", function()
+    two_pairs(function(src, feed, dst, sink)
+      feed:resume()
+      dst:resume()
+      local got = collect(sink)
+      -- A 'removeListener' listener: the listeners are removed one by one.
+      src:on("removeListener", function() end)
+      src:pipe(dst)
+      src:removeAllListeners("data")
+      assert.same({}, src:listeners("data"))
+      sink:on("end", h.must_call(function()
+        assert.equal("", got())
+        destroy(src, feed)
+      end))
+      feed:done("abc")
     end)
     h.run()
   end)
