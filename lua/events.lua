@@ -236,9 +236,12 @@ local function add(self, name, listener, prepend, once, internal)
   local num = not STRING_NAME[name] and type(name) == "number"
   if ev == nil then
     if not num then
-      -- Sized by the constructor for its first name: no rehash.  A lone
-      -- once-wrapper still goes in a sequence (below).
-      self._events = {name, [name] = once and seq({entry}) or entry}
+      -- Sized by the constructor for two names (the nil fields count):
+      -- a socket nearly always gets a second ('error' and 'data'), which
+      -- then needs no rehash of either part.  A lone once-wrapper still
+      -- goes in a sequence (below).
+      self._events = {name, nil, [name] = once and seq({entry}) or entry,
+        [NUM] = nil}
       return self
     end
     ev = {}
