@@ -535,9 +535,25 @@ end
 
 function Socket:setEncoding(name)
   local canon = check_encoding(name, 2)
-  self._decoder = enc_module().decoder(canon)
+  local d = enc_module().decoder(canon)
+  local raw = self._f & EXTRAS == 0 or rawget(self, "_decoder") == nil
+  self._decoder = d
   self._f = self._f | EXTRAS
   self.onread = onread_decoding
+  -- Chunks held as read, before any decoder: decoded now, as Node decodes
+  -- what its buffer holds when the encoding is set.
+  local held = raw and self._f & HELD ~= 0 and rawget(self, "_held")
+  if held then
+    local text = {}
+    for i = held.i, #held do
+      local t = d:write(held[i])
+      if t ~= "" then text[#text + 1] = t end
+    end
+    local n = 0
+    for i = 1, #text do n = n + #text[i] end
+    text.n, text.i = n, 1
+    self._held = text
+  end
   return self
 end
 

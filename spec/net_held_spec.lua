@@ -4,8 +4,9 @@
 -- socket nobody reads still gets 'end' (and, allowHalfOpen false, closes)
 -- when the peer ends without sending; a write-only server closes its
 -- connections; a late 'data' listener gets everything, in order, then
--- 'end'; closing a socket whose bytes were never read does not reset the
--- peer.  Expected values come from the same steps under node 20.
+-- 'end' (decoded if setEncoding came meanwhile); closing a socket whose
+-- bytes were never read does not reset the peer.  Expected values come
+-- from the same steps under node 20.
 local h = require("spec.helper")
 local net = require("net")
 local timers = require("timers")
@@ -123,6 +124,29 @@ describe("a socket nobody reads", function()
           srv:close()
         end))
       end, 100)
+    end, function(port)
+      local s
+      s = net.connect(port, "127.0.0.1", function() s:done("AB") end)
+      s:resume()
+    end)
+    h.run()
+  end)
+
+  it("decodes what it held when setEncoding comes after the bytes", function()
+    local srv
+    srv = serve(function(c)
+      local t
+      t = timers.setInterval(function()  -- once the bytes were read, raw
+        if c.bytesRead < 2 then return end
+        timers.clearInterval(t)
+        c:setEncoding("hex")
+        local got = ""
+        c:on("data", function(d) got = got .. d end)
+        c:on("end", h.must_call(function()
+          assert.equal("4142", got)
+          srv:close()
+        end))
+      end, 10)
     end, function(port)
       local s
       s = net.connect(port, "127.0.0.1", function() s:done("AB") end)
