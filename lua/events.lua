@@ -469,9 +469,10 @@ function EventEmitter:removeAllListeners(name)
   end
 
   local cur = get(ev, name)
-  if cur ~= nil and getmetatable(cur) ~= List then
+  if cur == nil then return self end
+  if getmetatable(cur) ~= List then
     self:removeListener(name, cur)
-  elseif cur ~= nil then
+  else
     -- Newest first, as Node does.  `cur` is never modified, so it stays a
     -- valid snapshot while removeListener replaces the stored sequence.
     for i = #cur, 1, -1 do self:removeListener(name, cur[i]) end
@@ -485,24 +486,23 @@ end
 -- {==========================================================================
 -- Introspection.
 
-function EventEmitter:listeners(name)
+-- A fresh sequence of as(entry) for the stored entries of name.
+local function collect(self, name, as)
   local ev = self._events
   local cur = ev and get(ev, name)
   if cur == nil then return {} end
-  if getmetatable(cur) ~= List then return {unwrap(cur)} end
+  if getmetatable(cur) ~= List then return {as(cur)} end
   local out = {}
-  for i = 1, #cur do out[i] = unwrap(cur[i]) end
+  for i = 1, #cur do out[i] = as(cur[i]) end
   return out
 end
 
+function EventEmitter:listeners(name)
+  return collect(self, name, unwrap)
+end
+
 function EventEmitter:rawListeners(name)
-  local ev = self._events
-  local cur = ev and get(ev, name)
-  if cur == nil then return {} end
-  if getmetatable(cur) ~= List then return {raw(cur)} end
-  local out = {}
-  for i = 1, #cur do out[i] = raw(cur[i]) end
-  return out
+  return collect(self, name, raw)
 end
 
 -- listenerCount(name[, listener]): with a listener, how many of the entries

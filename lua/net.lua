@@ -68,6 +68,7 @@ end
 -- close and error run the pipes' part among the listeners, where Node's
 -- pipe() has its listener (defined with pipe() below).
 local pipes_emit
+local close_if_drained  -- a server with no connection left: 'close' if closed
 
 local function emit_drain(self)
   if rawget(self, "_pipes") then pipes_emit(self, "drain")
@@ -442,19 +443,14 @@ function Socket:onread(chunk, err)
   return read_done(self, err)
 end
 
--- onread of a socket after setEncoding (set on the socket itself).
+-- onread of a socket after setEncoding (set on the socket itself): the
+-- decoded text goes where Socket:onread sends a chunk.
 local function onread_decoding(self, chunk, err)
   if chunk then
-    local text = self._decoder:write(chunk)
-    if text == "" then return end
-    local ev = self._events
-    if (ev and ev.data) == nil and self._f & FLOWING == 0 then
-      return hold(self, text)
-    end
-    emit(self, "data", text)
-    return
+    chunk = self._decoder:write(chunk)
+    if chunk == "" then return end
   end
-  return read_done(self, err)
+  return Socket.onread(self, chunk, err)
 end
 
 -- A chunk read before anyone asked for data.
@@ -536,24 +532,23 @@ end
 function Socket:setEncoding(name)
   local canon = check_encoding(name, 2)
   local d = enc_module().decoder(canon)
-  local raw = self._f & EXTRAS == 0 or rawget(self, "_decoder") == nil
+  -- Chunks held as read, before any decoder: decoded now, as Node decodes
+  -- what its buffer holds when the encoding is set.
+  local held = rawget(self, "_decoder") == nil and rawget(self, "_held")
+  if held then
+    local text = { n = 0, i = 1 }
+    for i = held.i, #held do
+      local t = d:write(held[i])
+      if t ~= "" then
+        text[#text + 1] = t
+        text.n = text.n + #t
+      end
+    end
+    self._held = text
+  end
   self._decoder = d
   self._f = self._f | EXTRAS
   self.onread = onread_decoding
-  -- Chunks held as read, before any decoder: decoded now, as Node decodes
-  -- what its buffer holds when the encoding is set.
-  local held = raw and self._f & HELD ~= 0 and rawget(self, "_held")
-  if held then
-    local text = {}
-    for i = held.i, #held do
-      local t = d:write(held[i])
-      if t ~= "" then text[#text + 1] = t end
-    end
-    local n = 0
-    for i = 1, #text do n = n + #text[i] end
-    text.n, text.i = n, 1
-    self._held = text
-  end
   return self
 end
 
@@ -763,11 +758,13 @@ end
 
 -- done() callbacks: at 'finish' (just before it, as Node), or with the
 -- error on destroy (on a later turn).
-local function call_finish_callbacks(self, err)
+-- destroyed: with err, or ERR_STREAM_DESTROYED, on a later turn.
+local function call_finish_callbacks(self, destroyed, err)
   if self._f & EXTRAS == 0 then return end
   local list = rawget(self, "_onfinish")
   if not list then return end
   self._onfinish = nil
+  if destroyed then err = err or errors.ERR_STREAM_DESTROYED("end") end
   for i = 1, #list do
     if err then nextTick(list[i], err) else list[i]() end
   end
@@ -874,9 +871,7 @@ local function fail_pending(self, err)
     end
     self._pqcbs = cbs
   end
-  if rawget(self, "_onfinish") then
-    call_finish_callbacks(self, err or errors.ERR_STREAM_DESTROYED("end"))
-  end
+  call_finish_callbacks(self, true, err)
 end
 
 --- socket:destroy([err]): close now; 'error'(err) if given, then
@@ -915,13 +910,9 @@ function Socket:destroy(err)
     nextTick(emit_close, self, err ~= nil)
   end
   if srv then
-    -- Server:_emitCloseIfDrained, inline: fields the server has, no call
-    -- through ServerMT's __index function.
     local n = srv._connections - 1
     srv._connections = n
-    if n == 0 and not rawget(srv, "_handle") then
-      srv:_emitCloseIfDrained()
-    end
+    if n == 0 then close_if_drained(srv) end
   end
   return self
 end
@@ -1541,6 +1532,12 @@ local function emit_unpipe(src, p)
   if emit_d then emit_d(dest, "unpipe", src) end
 end
 
+-- Whether unpipe(dest) on src stops p.
+local function unpipes(src, p, dest)
+  return p[P_SRC] == src and p[P_F] & F_LIVE ~= 0
+    and (dest == nil or p[P_DEST] == dest)
+end
+
 -- As Node: the source is paused once no pipe is left, then 'unpipe' is
 -- emitted on each destination removed, in the order of the pipes.
 function Socket:unpipe(dest)
@@ -1548,8 +1545,7 @@ function Socket:unpipe(dest)
   if pipes == nil then return self end
   local n = 0
   if single then
-    if pipes[P_SRC] == self and pipes[P_F] & F_LIVE ~= 0
-       and (dest == nil or pipes[P_DEST] == dest) then
+    if unpipes(self, pipes, dest) then
       detach(self, pipes)
       n = 1
     end
@@ -1557,8 +1553,7 @@ function Socket:unpipe(dest)
     -- pipes is a fresh copy: the removed ones are moved to its front.
     for i = 1, #pipes do
       local p = pipes[i]
-      if p[P_SRC] == self and p[P_F] & F_LIVE ~= 0
-         and (dest == nil or p[P_DEST] == dest) then
+      if unpipes(self, p, dest) then
         detach(self, p)
         n = n + 1
         pipes[n] = p
@@ -1646,30 +1641,25 @@ end
 internal.entry_type(PipeSocket, pipe_listener)
 internal.entry_type(PipeAny, pipe_listener)
 
--- src ended: dest ends too, unless {end = false} (then the pipe just goes).
-local function pipe_onend(p)
-  local dest = p[P_DEST]
-  if p[P_F] & F_END ~= 0 then
-    local done = method(dest, "done")
-    if done then done(dest) else dest["end"](dest) end
-  else
-    local src = p[P_SRC]
-    local unpipe = rawget(src, "unpipe") or Socket.unpipe
-    unpipe(src, dest)
-  end
-end
-
--- dest finished, closed or failed: src stops copying into it.
+-- dest finished, closed or failed (or src ended with {end = false}): src
+-- stops copying into it.
 local function pipe_ondest_gone(p)
   local src = p[P_SRC]
   local unpipe = rawget(src, "unpipe") or Socket.unpipe
   unpipe(src, p[P_DEST])
 end
 
+-- src ended: dest ends too, unless {end = false} (then the pipe just goes).
+local function pipe_onend(p)
+  if p[P_F] & F_END == 0 then return pipe_ondest_gone(p) end
+  local dest = p[P_DEST]
+  local done = method(dest, "done")
+  if done then done(dest) else dest["end"](dest) end
+end
+
 local function pipe_onerror(p, err)
-  local src, dest = p[P_SRC], p[P_DEST]
-  local unpipe = rawget(src, "unpipe") or Socket.unpipe
-  unpipe(src, dest)
+  pipe_ondest_gone(p)
+  local dest = p[P_DEST]
   local count = method(dest, "listenerCount")
   if count and count(dest, "error") == 0 then
     error(err, 0)
@@ -1978,9 +1968,9 @@ local function emit_server_close(self)
   emit(self, "close")
 end
 
-function Server:_emitCloseIfDrained()
-  if self._handle or self._connections > 0 then return end
-  nextTick(emit_server_close, self)
+-- srv has no connection left (its callers check): 'close' if it is closed.
+function close_if_drained(srv)
+  if rawget(srv, "_handle") == nil then nextTick(emit_server_close, srv) end
 end
 
 -- Takes a handle that is bound (or open) and listens on it; errors are
@@ -2165,41 +2155,23 @@ function Server:listen(...)
   return self
 end
 
--- A new connection, accepted in C; dropped over maxConnections.
-function Server:onconnection(client)
-  if not client then return end  -- accept failed (EMFILE...): keep serving
-  -- Fields read with rawget, class defaults by hand: each plain read of an
-  -- unset field would run ServerMT's __index function (9 per connection).
-  if not rawget(self, "_accept") then
-    local s = setmetatable({ _handle = client, _events = nil, _f = 0 },
-      SocketMT)
-    client:set_owner(s)
-    self._connections = self._connections + 1
-    emit(self, "connection", s)
-    -- Not asked for data by the listener: read anyway, held (flush_held).
-    if s._f & (FLOWING | PAUSED | DESTROYED) == 0 then read_start(s) end
-    return
+-- Over maxConnections: the connection is closed and 'drop' emitted.
+local function drop(self, client)
+  local info
+  if not rawget(self, "_pipeName") then
+    local la, lp, lf = client:getsockname()
+    local ra, rp, rf = client:getpeername()
+    info = { localAddress = la, localPort = lp, localFamily = lf,
+      remoteAddress = ra, remotePort = rp, remoteFamily = rf }
   end
-  local max = rawget(self, "maxConnections")
-  if max and self._connections >= max then
-    local info
-    if not rawget(self, "_pipeName") then
-      local la, lp, lf = client:getsockname()
-      local ra, rp, rf = client:getpeername()
-      info = { localAddress = la, localPort = lp, localFamily = lf,
-        remoteAddress = ra, remotePort = rp, remoteFamily = rf }
-    end
-    client:close()
-    emit(self, "drop", info)
-    return
-  end
-  -- The nil fields size the table for what nearly every connection sets
-  -- soon (listeners, flowing, byte counts): no rehash as they arrive.
-  -- The byte counts start at their class default 0 (every echoed connection
-  -- sets them anyway): the first read of each needs no __index call.
-  local s = setmetatable({ _handle = client, _events = nil, _f = 0 },
-    SocketMT)
-  client:set_owner(s)
+  client:close()
+  emit(self, "drop", info)
+end
+
+-- What an accepted socket s takes from its server's options.  Fields read
+-- with rawget, class defaults by hand: a plain read of an unset field
+-- would run ServerMT's __index function.
+local function take_options(self, s, client)
   local pipe = rawget(self, "_pipeName")
   if pipe then s._f = UNIX end
   local v = rawget(self, "allowHalfOpen")
@@ -2229,8 +2201,25 @@ function Server:onconnection(client)
       client:keepalive(true, d)
     end
   end
+end
+
+-- A new connection, accepted in C.  A server none of whose ACCEPT_FIELDS
+-- was ever set (_accept) has nothing to check or apply.
+function Server:onconnection(client)
+  if not client then return end  -- accept failed (EMFILE...): keep serving
+  local options = rawget(self, "_accept")
+  if options then
+    local max = rawget(self, "maxConnections")
+    if max and self._connections >= max then return drop(self, client) end
+  end
+  -- Sized for its three fields (_events comes with the first listener).
+  local s = setmetatable({ _handle = client, _events = nil, _f = 0 },
+    SocketMT)
+  client:set_owner(s)
+  if options then take_options(self, s, client) end
   self._connections = self._connections + 1
   emit(self, "connection", s)
+  -- Not asked for data by the listener: read anyway, held (flush_held).
   if s._f & (FLOWING | PAUSED | DESTROYED) == 0 then read_start(s) end
 end
 
@@ -2251,7 +2240,7 @@ function Server:close(cb)
     self._handle = nil
     h:close()
   end
-  self:_emitCloseIfDrained()
+  if self._connections == 0 then close_if_drained(self) end
   return self
 end
 

@@ -17,6 +17,17 @@ local function serve(onconn, onlisten)
   return srv
 end
 
+-- Calls fn once c has read n bytes (checked every 10 ms: a fixed delay
+-- fails on a loaded machine, where the data comes late).
+local function once_read(c, n, fn)
+  local t
+  t = timers.setInterval(function()
+    if c.bytesRead < n then return end
+    timers.clearInterval(t)
+    fn()
+  end, 10)
+end
+
 describe("a socket nobody reads", function()
   after_each(h.cleanup)
 
@@ -135,10 +146,7 @@ describe("a socket nobody reads", function()
   it("decodes what it held when setEncoding comes after the bytes", function()
     local srv
     srv = serve(function(c)
-      local t
-      t = timers.setInterval(function()  -- once the bytes were read, raw
-        if c.bytesRead < 2 then return end
-        timers.clearInterval(t)
+      once_read(c, 2, function()  -- held raw, then the encoding comes
         c:setEncoding("hex")
         local got = ""
         c:on("data", function(d) got = got .. d end)
@@ -146,7 +154,7 @@ describe("a socket nobody reads", function()
           assert.equal("4142", got)
           srv:close()
         end))
-      end, 10)
+      end)
     end, function(port)
       local s
       s = net.connect(port, "127.0.0.1", function() s:done("AB") end)
@@ -159,13 +167,10 @@ describe("a socket nobody reads", function()
   function()
     local srv
     srv = serve(function(c)
-      local t
-      t = timers.setInterval(function()  -- once the 2 bytes were read
-        if c.bytesRead < 2 then return end
-        timers.clearInterval(t)
+      once_read(c, 2, function()
         c:destroy()
         srv:close()
-      end, 10)
+      end)
     end, function(port)
       local s
       s = net.connect(port, "127.0.0.1", function() s:write("hi") end)
